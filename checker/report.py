@@ -1,0 +1,142 @@
+"""Findings, the merged report, the verdict and the redacted draft.
+
+Detectors propose candidates; this step turns the ones that survived context into findings, merges
+overlaps within a category (a name found by the NER and by a title pattern is one finding), and decides
+the verdict: `block` on any error, `review` on any warning, else `ok`. Info findings never change it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+from checker.candidates import Candidate
+from checker.rules import SEVERITY_RANK
+
+VERDICTS = ("ok", "review", "block")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One flagged span: what it is, why it matters, what to write instead."""
+
+    rule: str
+    category: str
+    type: str
+    start: int
+    end: int
+    text: str
+    severity: str
+    message: str
+    suggestion: str
+    why: str
+    reference: str
+    quasi: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Risk:
+    """Re-identification risk from combined quasi-identifiers in one patient narrative."""
+
+    level: str = "low"
+    quasi_identifiers: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"level": self.level, "quasi_identifiers": list(self.quasi_identifiers)}
+
+
+@dataclass(frozen=True)
+class Report:
+    """The result of checking one draft; `to_dict()` is the JSON wire format."""
+
+    verdict: str
+    findings: tuple[Finding, ...]
+    redacted: str
+    risk: Risk = field(default_factory=Risk)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "findings": [finding.to_dict() for finding in self.findings],
+            "redacted": self.redacted,
+            "risk": self.risk.to_dict(),
+        }
+
+    @property
+    def counted(self) -> tuple[Finding, ...]:
+        """Findings that affect the verdict (warning or error)."""
+        return tuple(f for f in self.findings if f.severity != "info")
+
+
+def to_finding(text: str, candidate: Candidate) -> Finding:
+    rule = candidate.rule
+    return Finding(
+        rule=rule.id,
+        category=rule.category,
+        type=rule.type,
+        start=candidate.start,
+        end=candidate.end,
+        text=text[candidate.start:candidate.end],
+        severity=candidate.severity or rule.severity,
+        message=rule.message,
+        suggestion=rule.instead,
+        why=rule.why,
+        reference=rule.reference,
+        quasi=rule.quasi,
+    )
+
+
+def merge_overlaps(text: str, findings: Iterable[Finding]) -> list[Finding]:
+    """Within a category, overlapping findings become one: the most severe (then longest) rule's,
+    stretched over the union of their spans so the mark covers everything that was found."""
+    by_category: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_category.setdefault(finding.category, []).append(finding)
+    merged: list[Finding] = []
+    for group in by_category.values():
+        group.sort(key=lambda f: (f.start, -f.end))
+        current: list[Finding] = []
+        for finding in group:
+            if current and finding.start < max(f.end for f in current):
+                current.append(finding)
+                continue
+            if current:
+                merged.append(_combine(text, current))
+            current = [finding]
+        if current:
+            merged.append(_combine(text, current))
+    return sorted(merged, key=lambda f: (f.start, f.end, f.category))
+
+
+def _combine(text: str, group: list[Finding]) -> Finding:
+    best = max(group, key=lambda f: (SEVERITY_RANK[f.severity], f.end - f.start))
+    start, end = min(f.start for f in group), max(f.end for f in group)
+    if (start, end) == (best.start, best.end):
+        return best
+    fields = best.to_dict() | {"start": start, "end": end, "text": text[start:end]}
+    return Finding(**fields)
+
+
+def verdict_of(findings: Iterable[Finding]) -> str:
+    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    return VERDICTS[worst]
+
+
+def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str]) -> str:
+    """The draft with every identifier replaced by its rule's placeholder ("[name]", "[age]")."""
+    spans = sorted(
+        ((f.start, f.end, placeholders.get(f.rule) or f"[{f.type.lower().replace('_', ' ')}]")
+         for f in findings if f.category == "identifier"),
+        reverse=True,
+    )
+    out = text
+    last_start = len(text) + 1
+    for start, end, placeholder in spans:
+        if end > last_start:  # overlaps across categories were merged; guard anyway
+            continue
+        out = out[:start] + placeholder + out[end:]
+        last_start = start
+    return out
