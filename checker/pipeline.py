@@ -20,7 +20,7 @@ from checker.detectors.patterns import PatternDetector
 from checker.errors import InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
-from checker.report import Report, merge_overlaps, redact, to_finding, verdict_of
+from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
 from checker.rules import RuleSet, load_rules, rule_dirs_from_env
 
 # A long blog post is ~20,000 characters; five times that is still a post, and bounds the work one
@@ -89,6 +89,17 @@ class Checker:
         for doc, (key, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
             yield key, error if error is not None else self._report(doc, author)
 
+    def explain(self, text: str) -> list[Finding]:
+        """Every rule match that survived its context, before overlaps are merged: which rules fired.
+
+        `check` reports one finding per flagged span; this shows all the rules behind it, which is what
+        a rule author (and each rule's example test) needs to see.
+        """
+        self.validate(text)
+        doc = self.nlp(text)
+        ctx, candidates = self._candidates(doc, None)
+        return [to_finding(text, c) for c in candidates]
+
     def validate(self, text: str) -> None:
         """Raise InputError for drafts that cannot be checked; messages carry sizes, never content."""
         if not isinstance(text, str):
@@ -99,7 +110,8 @@ class Checker:
             raise InputError(f"draft is {len(text)} characters; the limit is {self.max_chars}")
 
     # -- internals ----------------------------------------------------------------------------------
-    def _report(self, doc: Doc, author: str | None) -> Report:
+    def _candidates(self, doc: Doc, author: str | None) -> tuple[DraftContext, list[Candidate]]:
+        """Run every detector over the parse and keep the candidates their rules' context allows."""
         names = self.author_names | frozenset(p.lower() for p in (author or "").replace(",", " ").split())
         ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names)
         candidates: list[Candidate] = []
@@ -108,7 +120,11 @@ class Checker:
         # Matches that show a sentence is about a patient ("a 97-year-old") and count on their own
         # terms make that sentence an encounter for every other rule's context.
         ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
-        findings = merge_overlaps(doc.text, (to_finding(doc.text, c) for c in candidates if counts(ctx, c)))
+        return ctx, [c for c in candidates if counts(ctx, c)]
+
+    def _report(self, doc: Doc, author: str | None) -> Report:
+        ctx, candidates = self._candidates(doc, author)
+        findings = merge_overlaps(doc.text, (to_finding(doc.text, c) for c in candidates))
         return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders))
 
 
