@@ -14,7 +14,7 @@ from typing import Callable
 from spacy.tokens import Doc
 
 from checker.candidates import Candidate
-from checker.rules import RuleSet
+from checker.rules import RuleSet, lexicon_ref
 
 FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "myself", "mine"})
 
@@ -142,11 +142,34 @@ def _clears_author(ctx: DraftContext, candidate: Candidate) -> bool:
 
 
 def _clears_self(ctx: DraftContext, candidate: Candidate) -> bool:
-    """The sentence is about the author ("I'm 34", "Hodgkin's at 24 is why I chose oncology")."""
-    start, end = ctx.sentence_bounds[ctx.sentence_index(candidate)]
-    words = {t.lower_ for t in ctx.doc[start:end]}
-    return bool(words & FIRST_PERSON) and not ctx.has_hit(ctx.sentence_index(candidate), "patient_refs") \
-        and not ctx.has_hit(ctx.sentence_index(candidate), "third_person")
+    """The phrase is about the author ("I'm 34", "I turned 30 on call"): walking back through the
+    sentence, the nearest person mentioned is first person, not a patient or a third person."""
+    start, _ = ctx.sentence_bounds[ctx.sentence_index(candidate)]
+    others = ctx.ruleset.lexicon("third_person")
+    patients = {i for s, e in ctx.hits.get("patient_refs", ()) for i in range(s, e)}
+    for index in range(candidate.token_start - 1, start - 1, -1):
+        word = ctx.doc[index].lower_
+        if index in patients or word in others:
+            return False
+        if word in FIRST_PERSON:
+            return True
+    return False
+
+
+def _clears_broad_place(ctx: DraftContext, candidate: Candidate) -> bool:
+    """States, countries and regions are not identifiers (Safe Harbor stops below state level)."""
+    broad = ctx.hits.get("broad_places", ())
+    names = [t.i for t in ctx.tokens_of(candidate) if t.pos_ == "PROPN" or t.is_title]
+    return bool(names) and all(any(s <= i < e for s, e in broad) for i in names)
+
+
+def _clears_heading(ctx: DraftContext, candidate: Candidate) -> bool:
+    """A Title Case Line Like This is a heading, where capitals say nothing about names."""
+    text = ctx.doc.text
+    line_start = text.rfind("\n", 0, candidate.start) + 1
+    line_end = text.find("\n", candidate.end)
+    words = [w for w in text[line_start:line_end if line_end != -1 else len(text)].split() if w[:1].isalpha()]
+    return len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) >= 0.7
 
 
 def _clears_hypothetical(ctx: DraftContext, candidate: Candidate) -> bool:
@@ -169,6 +192,8 @@ CLEARS: dict[str, Condition] = {
     "clinical-term": _clears_clinical_term,
     "author": _clears_author,
     "self": _clears_self,
+    "broad-place": _clears_broad_place,
+    "heading": _clears_heading,
     "hypothetical": _clears_hypothetical,
     "generic-plural": _clears_generic_plural,
 }
@@ -191,11 +216,12 @@ def counts(ctx: DraftContext, candidate: Candidate) -> bool:
 
 
 def _follows(ctx: DraftContext, candidate: Candidate, words: tuple[str, ...]) -> bool:
-    """The match comes right after one of `words` (or '@'), e.g. a name after "Dr." is a colleague."""
+    """The match comes right after one of `words`: a name after "Dr." is a colleague, after "@" or "#"
+    an account or a hashtag."""
     expanded = _expand(ctx, words)
     before = ctx.doc.text[:candidate.start].rstrip()
-    if before.endswith("@"):
-        return "@" in expanded
+    if before[-1:] in expanded and not before[-1:].isalnum():
+        return True
     if candidate.token_start == 0:
         return False
     previous = ctx.doc[candidate.token_start - 1]
@@ -210,15 +236,16 @@ def _is_near(ctx: DraftContext, candidate: Candidate, words: tuple[str, ...], wi
         start, end = max(0, candidate.token_start - window), min(len(ctx.doc), candidate.token_end + window)
     else:
         start, end = ctx.sentence_bounds[ctx.sentence_index(candidate)]
-    plain = {w for w in words if not w.startswith("@")}
+    plain = {w for w in words if not lexicon_ref(w)}
     if any(ctx.doc[i].lower_ in plain for i in range(start, end)):
         return True
-    return any(s < end and start < e for w in words if w.startswith("@") for s, e in ctx.hits.get(w[1:], ()))
+    return any(s < end and start < e for w in words if lexicon_ref(w) for s, e in ctx.hits.get(lexicon_ref(w), ()))
 
 
 def _expand(ctx: DraftContext, words: tuple[str, ...]) -> frozenset[str]:
     """Plain words as given, '@name' replaced by that lexicon's words."""
     out: set[str] = set()
     for word in words:
-        out.update(ctx.ruleset.lexicon(word[1:]) if word.startswith("@") else (word,))
+        name = lexicon_ref(word)
+        out.update(ctx.ruleset.lexicon(name) if name else (word,))
     return frozenset(out)

@@ -17,7 +17,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
-from checker.rules import Rule, RuleSet
+from checker.rules import Rule, RuleSet, lexicon_ref
 
 _LEXICON_KEY = "lexicon:"
 
@@ -75,10 +75,11 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
     for rule in ruleset.rules:
         phrases: set[str] = set()
         for phrase in rule.phrases:
-            if phrase.startswith("@"):
-                if phrase[1:] not in ruleset.lexicons:
+            name = lexicon_ref(phrase)
+            if name:
+                if name not in ruleset.lexicons:
                     raise RuleFileError(f"{rule.source}: rule '{rule.id}': unknown lexicon '{phrase}'")
-                phrases.update(ruleset.lexicons[phrase[1:]])
+                phrases.update(ruleset.lexicons[name])
             else:
                 phrases.add(phrase)
         if phrases:

@@ -21,6 +21,7 @@ from checker.errors import InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
+from checker.risk import assess
 from checker.rules import RuleSet, load_rules, rule_dirs_from_env
 
 # A long blog post is ~20,000 characters; five times that is still a post, and bounds the work one
@@ -124,8 +125,9 @@ class Checker:
 
     def _report(self, doc: Doc, author: str | None) -> Report:
         ctx, candidates = self._candidates(doc, author)
-        findings = merge_overlaps(doc.text, (to_finding(doc.text, c) for c in candidates))
-        return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders))
+        risk, findings = assess([to_finding(doc.text, c) for c in candidates], ctx.patient_draft)
+        findings = merge_overlaps(doc.text, findings)
+        return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders), risk)
 
 
 _default: Checker | None = None

@@ -26,12 +26,13 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 QUASI_KINDS = ("age", "sex", "place", "time", "occupation", "condition", "event", "family", "unique")
 NEEDS = ("patient-draft", "encounter-sentence", "encounter-nearby", "person-target")
 CLEARS = (
-    "after-title",
     "gratitude",
     "eponym",
     "clinical-term",
     "author",
     "self",
+    "broad-place",
+    "heading",
     "hypothetical",
     "generic-plural",
 )
@@ -116,6 +117,11 @@ class RuleSet:
         return RuleSet(self.rules, self.lexicons, self.allow_words | extra)
 
 
+def lexicon_ref(word: str) -> str | None:
+    """'@name' refers to the lexicon `name`; a bare '@' is the literal character (for handles)."""
+    return word[1:] if len(word) > 1 and word.startswith("@") else None
+
+
 def rule_dirs_from_env() -> list[Path]:
     """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories)."""
     value = os.environ.get("POSTCHECK_RULES", "")
@@ -157,7 +163,7 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
     frozen = {name: frozenset(words) for name, words in lexicons.items()}
     for rule in rules:
         for word in (*rule.context.near, *rule.context.not_after):
-            if word.startswith("@") and word[1:] not in frozen:
+            if lexicon_ref(word) and lexicon_ref(word) not in frozen:
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': context: unknown lexicon '{word}'")
     return RuleSet(tuple(rules), frozen, frozenset(allow))
 
