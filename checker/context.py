@@ -126,10 +126,13 @@ def _clears_eponym(ctx: DraftContext, candidate: Candidate) -> bool:
 def _clears_clinical_term(ctx: DraftContext, candidate: Candidate) -> bool:
     """Abbreviations (GI, CHF, NPO), drugs and doses are not people or places."""
     terms = ctx.hits.get("clinical_terms", ())
-    if any(s <= candidate.token_start and candidate.token_end <= e for s, e in terms):
-        return True
     words = [t for t in ctx.tokens_of(candidate) if not t.is_punct]
     if not words:
+        return True
+    if all(any(s <= t.i < e for s, e in terms) for t in words):
+        return True
+    # "NPO AFTER MIDNIGHT": an abbreviation in capitals never starts a name ("Ed Norris" still does).
+    if words[0].is_upper and any(s <= words[0].i < e for s, e in terms):
         return True
     if all(t.like_num or any(ch.isdigit() for ch in t.text) for t in words):
         return True

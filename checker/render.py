@@ -39,7 +39,7 @@ def marked_draft(report: Report, text: str, colour: bool) -> str:
 
 
 def render_report(report: Report, text: str, colour: bool) -> str:
-    lines = [marked_draft(report, text, colour), ""]
+    lines = [marked_draft(report, text, colour).rstrip(), ""]
     for number, finding in enumerate(report.findings, 1):
         tag = _paint(f"{finding.severity:<7}", _SEVERITY_COLOUR[finding.severity], colour)
         lines.append(f"[{number}] {tag} {finding.rule} ({finding.category}/{finding.type}): \"{finding.text}\"")

@@ -1,0 +1,105 @@
+"""Rule files: organisation packs load without Python, and every broken file names file, rule and field."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from checker import Checker
+from checker.errors import RuleFileError
+from checker.regex_safety import check_regex_is_linear
+from checker.rules import load_rule_files, load_rules
+
+VALID = """
+  - id: {rule_id}
+    category: identifier
+    type: FACILITY
+    severity: warning
+    message: Unit name of our hospital
+    why: Our unit names narrow a patient to a few beds.
+    instead: Write "on a ward".
+    reference: HIPAA Safe Harbor 45 CFR 164.514(b)(2)(i)(R)
+    patterns:
+      phrases: [Starling Ward, Heron Unit]
+    context:
+      needs: [encounter-sentence]
+    examples:
+      flag: ["Admitted a patient to Starling Ward with pneumonia."]
+      pass: ["Starling Ward is hiring nurses."]
+"""
+
+
+def write_pack(directory: Path, body: str, name: str = "local.yaml") -> Path:
+    path = directory / name
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+def test_an_organisation_pack_adds_a_rule_without_python(tmp_path):
+    write_pack(tmp_path, "rules:" + VALID.format(rule_id="our-unit-names"))
+    checker = Checker(rule_dirs=[tmp_path])
+    fired = {f.rule for f in checker.check("Admitted a patient to Heron Unit overnight.").findings}
+    assert "our-unit-names" in fired
+    assert checker.check("Heron Unit is hiring nurses.").verdict == "ok"
+
+
+def test_packs_from_the_environment_are_loaded(tmp_path, monkeypatch):
+    write_pack(tmp_path, "rules:" + VALID.format(rule_id="env-unit-names"))
+    monkeypatch.setenv("POSTCHECK_RULES", str(tmp_path))
+    assert load_rules(__import__("checker.rules", fromlist=["x"]).rule_dirs_from_env()).get("env-unit-names")
+
+
+def test_disable_turns_a_rule_off():
+    checker = Checker(disable=["age-exact"])
+    assert not any(f.rule == "age-exact" for f in checker.check("Admitted a 64yo.").findings)
+
+
+def test_allowed_words_never_become_findings():
+    checker = Checker(allow=["tulsa"])
+    assert not any(f.text == "Tulsa" for f in checker.check("Admitted a trucker from Tulsa with a PE.").findings)
+
+
+@pytest.mark.parametrize("body, fragment", [
+    ("rules:" + VALID.format(rule_id="x-rule").replace("severity: warning", "severity: fatal"), "field 'severity'"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("    why: Our unit names narrow a patient to a few beds.\n", ""), "field 'why' is required"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("phrases: [Starling Ward, Heron Unit]", "regex: ['(\\\\w+\\\\s?)+$']"), "nested unbounded repeats"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("phrases: [Starling Ward, Heron Unit]", "regex: ['(unclosed']"), "invalid regex"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("needs: [encounter-sentence]", "needs: [full-moon]"), "context.needs"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("      pass: [\"Starling Ward is hiring nurses.\"]\n", ""), "field 'examples'"),
+    ("rules:" + VALID.format(rule_id="x-rule") + VALID.format(rule_id="x-rule"), "already defined"),
+    ("rules:\n  - id: Bad Id\n", "field 'id'"),
+    ("rules: [unclosed\n", "not valid YAML"),
+])
+def test_broken_rule_files_name_file_rule_and_field(tmp_path, body, fragment):
+    path = write_pack(tmp_path, body)
+    with pytest.raises(RuleFileError) as error:
+        load_rule_files([path])
+    message = str(error.value)
+    assert str(path) in message and fragment in message
+    assert "\n" not in message
+
+
+def test_a_token_pattern_spacy_rejects_is_reported_at_load(tmp_path):
+    body = "rules:" + VALID.format(rule_id="bad-tokens").replace(
+        "phrases: [Starling Ward, Heron Unit]", "tokens: [[{NOT_AN_ATTR: x}]]")
+    write_pack(tmp_path, body)
+    with pytest.raises(RuleFileError) as error:
+        Checker(rule_dirs=[tmp_path])
+    assert "bad-tokens" in str(error.value) and "patterns.tokens" in str(error.value)
+
+
+@pytest.mark.parametrize("pattern", [r"(a+)+$", r"(?:\w+\s?)*x", r"(x|y+)+z", r"(a)\1"])
+def test_regexes_that_can_backtrack_badly_are_refused(pattern):
+    assert check_regex_is_linear(pattern)
+
+
+@pytest.mark.parametrize("pattern", [r"\b\d{1,3}\s?yo\b", r"(?:[A-Z][a-z]+[ \t]+){1,3}Manor", r"(?:ab|cd)+x"])
+def test_ordinary_regexes_are_accepted(pattern):
+    assert check_regex_is_linear(pattern) is None
+
+
+def test_builtin_rules_are_complete_and_cite_a_reference():
+    for rule in load_rules().rules:
+        assert rule.message and rule.why and rule.instead and rule.reference, rule.id
