@@ -16,9 +16,6 @@ from spacy.tokens import Doc
 from checker.candidates import Candidate
 from checker.rules import RuleSet, lexicon_ref
 
-FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "myself", "mine"})
-
-
 @dataclass
 class DraftContext:
     """Per-draft facts every condition reads: sentences, lexicon hits, who the author is."""
@@ -149,12 +146,13 @@ def _clears_self(ctx: DraftContext, candidate: Candidate) -> bool:
     sentence, the nearest person mentioned is first person, not a patient or a third person."""
     start, _ = ctx.sentence_bounds[ctx.sentence_index(candidate)]
     others = ctx.ruleset.lexicon("third_person")
+    first_person = ctx.ruleset.lexicon("first_person")
     patients = {i for s, e in ctx.hits.get("patient_refs", ()) for i in range(s, e)}
     for index in range(candidate.token_start - 1, start - 1, -1):
         word = ctx.doc[index].lower_
         if index in patients or word in others:
             return False
-        if word in FIRST_PERSON:
+        if word in first_person:
             return True
     return False
 
