@@ -128,11 +128,19 @@ def rule_dirs_from_env() -> list[Path]:
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
+def builtin_rules_dir() -> Path:
+    """The shipped packs: `rules/` beside the package in a source checkout, else the installed copy."""
+    checkout = Path(__file__).resolve().parents[1] / "rules"
+    if (checkout / "identifiers.yaml").is_file():
+        return checkout
+    from postcheck_rules import BUILTIN_RULES_DIR
+
+    return BUILTIN_RULES_DIR
+
+
 def load_rules(extra_dirs: Iterable[Path] = ()) -> RuleSet:
     """Load the built-in packs, then each extra directory's `*.yaml` in name order."""
-    from rules import BUILTIN_RULES_DIR
-
-    files: list[Path] = sorted(BUILTIN_RULES_DIR.glob("*.yaml"))
+    files: list[Path] = sorted(builtin_rules_dir().glob("*.yaml"))
     for directory in extra_dirs:
         directory = Path(directory)
         if not directory.is_dir():
