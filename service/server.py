@@ -1,0 +1,72 @@
+"""`postcheck serve`: run the app under uvicorn with logging that can never carry a draft.
+
+uvicorn's own access log prints the query string and the client address; it is switched off and
+middleware.AccessLog writes one line a request instead (method, route, status, sizes, duration).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import logging.config
+from typing import Any
+
+from checker.model import resolve_model_name
+from checker.pipeline import Checker
+from checker.rules import load_rules, rule_dirs_from_env
+from service.settings import ServiceSettings
+
+logger = logging.getLogger("postcheck.error")
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "uvicorn": {"()": "uvicorn.logging.DefaultFormatter", "fmt": "%(levelprefix)s %(message)s"},
+        "postcheck": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "uvicorn": {"class": "logging.StreamHandler", "formatter": "uvicorn", "stream": "ext://sys.stderr"},
+        "access": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stdout"},
+        "errors": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stderr"},
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["uvicorn"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "postcheck.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+        "postcheck.error": {"handlers": ["errors"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def serve(host: str, port: int, workers: int) -> None:
+    """Load everything, then serve until interrupted. Settings come from the environment (so that
+    every worker process reads the same ones); a bad setting or a missing model fails here, with the
+    CLI's one-line error, before anything listens."""
+    import uvicorn
+
+    settings = ServiceSettings.from_env()
+    options: dict[str, Any] = dict(host=host, port=port, log_config=LOG_CONFIG, access_log=False,
+                                   lifespan="on", server_header=False, proxy_headers=False)
+    logging.config.dictConfig(LOG_CONFIG)
+    if not settings.token and not _is_loopback(host):
+        logger.warning("listening on %s without POSTCHECK_TOKEN: anyone who can reach this port can "
+                       "submit drafts", host)
+    if workers == 1:
+        from service.app import create_app
+
+        uvicorn.run(create_app(settings, Checker(max_chars=settings.max_chars)), **options)
+        return
+    # Each worker loads its own Checker; check here that it will be able to, once, in the parent.
+    resolve_model_name()
+    load_rules(rule_dirs_from_env())
+    uvicorn.run("service.app:create_app", factory=True, workers=workers, **options)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
