@@ -1,0 +1,85 @@
+"""In-process checks of the pieces: settings, the wire models against the library, the last-resort 500,
+and `postcheck serve` failing with one line before it listens."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import subprocess
+import sys
+
+import anyio
+import httpx
+import pytest
+
+from checker import ConfigError, Finding, Report
+from checker.pipeline import DEFAULT_MAX_CHARS
+from service.app import create_app
+from service.schemas import FindingModel, ReportModel, RiskModel
+from service.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, ServiceSettings
+
+
+def test_settings_defaults_and_environment():
+    assert ServiceSettings.from_env({}) == ServiceSettings(
+        None, (), DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH, DEFAULT_MAX_CHARS)
+    settings = ServiceSettings.from_env({
+        "POSTCHECK_TOKEN": "t", "POSTCHECK_MAX_BATCH": "7",
+        "POSTCHECK_CORS_ORIGINS": "moz-extension://1b2c-33, https://ehr.example.org:8443/ ,",
+    })
+    assert settings.token == "t" and settings.max_batch == 7
+    assert settings.cors_origins == ("moz-extension://1b2c-33", "https://ehr.example.org:8443")
+
+
+@pytest.mark.parametrize("env, needle", [
+    ({"POSTCHECK_CORS_ORIGINS": "*"}, "'*' is not allowed"),
+    ({"POSTCHECK_CORS_ORIGINS": "chrome-extension://abc, null"}, "'null'"),
+    ({"POSTCHECK_MAX_BODY_BYTES": "lots"}, "POSTCHECK_MAX_BODY_BYTES must be a whole number"),
+    ({"POSTCHECK_MAX_BATCH": "0"}, "POSTCHECK_MAX_BATCH must be a whole number of at least 1"),
+])
+def test_bad_settings_are_config_errors(env, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)):
+        ServiceSettings.from_env(env)
+
+
+def test_wire_models_mirror_the_library_dataclasses(checker):
+    assert list(FindingModel.model_fields) == [f.name for f in dataclasses.fields(Finding)]
+    report = checker.check("Mrs. Quill, 84yo, came in last night.")
+    assert list(ReportModel.model_fields) == list(report.to_dict())
+    assert list(RiskModel.model_fields) == list(report.risk.to_dict())
+    assert ReportModel.model_validate(report.to_dict()).model_dump() == report.to_dict()
+    assert isinstance(report, Report)
+
+
+class ExplodingChecker:
+    """A stand-in for a Checker with a bug whose exception message quotes the draft."""
+
+    def check(self, text, author=None, disable=()):
+        raise ValueError(f"could not handle {text!r}")
+
+
+def test_unexpected_error_is_a_json_500_that_logs_no_draft(caplog):
+    app = create_app(ServiceSettings(), checker=ExplodingChecker())
+
+    async def post():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.post("/v1/check", json={"text": "Mrs. Quillfeather"})
+
+    with caplog.at_level(logging.INFO):
+        response = anyio.run(post)
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error" and "Quillfeather" not in response.text
+    assert "unhandled ValueError in POST /v1/check" in caplog.text
+    assert "Quillfeather" not in caplog.text
+
+
+@pytest.mark.parametrize("env, code, needle", [
+    ({"POSTCHECK_CORS_ORIGINS": "*"}, 2, "'*' is not allowed"),
+    ({"POSTCHECK_MODEL": "no_such_model"}, 3, "'no_such_model' is not installed"),
+])
+def test_serve_fails_with_one_line_before_listening(env, code, needle):
+    result = subprocess.run([sys.executable, "-m", "checker.cli", "serve", "--port", "1"], env=env | {
+        "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == code
+    assert result.stderr.startswith("postcheck: error: ") and needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
