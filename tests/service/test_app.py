@@ -6,17 +6,20 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import socket
 import subprocess
 import sys
 
 import anyio
 import httpx
 import pytest
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from checker import ConfigError, Finding, Report
 from checker.pipeline import DEFAULT_MAX_CHARS
 from service.app import create_app
 from service.schemas import FindingModel, ReportModel, RiskModel
+from service.server import NoDelayHTTPProtocol
 from service.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, ServiceSettings
 
 
@@ -73,13 +76,45 @@ def test_unexpected_error_is_a_json_500_that_logs_no_draft(caplog):
     assert "Quillfeather" not in caplog.text
 
 
-@pytest.mark.parametrize("env, code, needle", [
-    ({"POSTCHECK_CORS_ORIGINS": "*"}, 2, "'*' is not allowed"),
-    ({"POSTCHECK_MODEL": "no_such_model"}, 3, "'no_such_model' is not installed"),
+@pytest.fixture
+def busy_port():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+@pytest.mark.parametrize("env, args, code, needle", [
+    ({"POSTCHECK_CORS_ORIGINS": "*"}, [], 2, "'*' is not allowed"),
+    ({"POSTCHECK_MODEL": "no_such_model"}, [], 3, "'no_such_model' is not installed"),
+    ({}, ["--host", "no-such-host.invalid"], 2, "cannot listen on no-such-host.invalid"),
+    ({}, ["--port", "BUSY"], 2, "Address already in use"),
 ])
-def test_serve_fails_with_one_line_before_listening(env, code, needle):
-    result = subprocess.run([sys.executable, "-m", "checker.cli", "serve", "--port", "1"], env=env | {
-        "PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
+def test_serve_fails_with_one_line_before_listening(busy_port, env, args, code, needle):
+    args = [str(busy_port) if arg == "BUSY" else arg for arg in args]
+    port = [] if "--port" in args else ["--port", "0"]
+    result = subprocess.run([sys.executable, "-m", "checker.cli", "serve", *port, *args],
+                            env=env | {"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=120)
     assert result.returncode == code
     assert result.stderr.startswith("postcheck: error: ") and needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_start_up_does_not_import_the_web_stack():
+    code = "import sys, checker.cli; print(sorted({'fastapi', 'uvicorn', 'service'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "[]"
+
+
+def test_every_connection_gets_tcp_nodelay(monkeypatch):
+    """A listener bound with proto 0 (as uvicorn binds it for --workers N) hands out sockets without
+    TCP_NODELAY; the protocol turns it on so keep-alive answers do not wait for a delayed ACK."""
+    monkeypatch.setattr(AutoHTTPProtocol, "connection_made", lambda self, transport: None)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        with socket.create_connection(listener.getsockname()) as _, listener.accept()[0] as accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+            transport = type("Transport", (), {"get_extra_info": lambda self, name: accepted})()
+            NoDelayHTTPProtocol.connection_made(object.__new__(NoDelayHTTPProtocol), transport)
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
