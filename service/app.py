@@ -89,7 +89,8 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600,
         )
-    paths = {route.path for route in (*app.routes, *router.routes) if isinstance(getattr(route, "path", None), str)}
+    paths = {route.path for route in (*app.routes, *router.routes)
+             if isinstance(getattr(route, "path", None), str)}
     app.add_middleware(AccessLog, paths=paths, prefixes=(DOCS_ASSETS,))
     return app
 

@@ -20,6 +20,7 @@ from checker.errors import ConfigError
 from checker.model import resolve_model_name
 from checker.pipeline import Checker
 from checker.rules import load_rules, rule_dirs_from_env
+from service.app import create_app
 from service.settings import ServiceSettings
 
 logger = logging.getLogger("postcheck.error")
@@ -75,8 +76,6 @@ def serve(host: str, port: int, workers: int) -> None:
         logger.warning("listening on %s without POSTCHECK_TOKEN: anyone who can reach this port can "
                        "submit drafts", host)
     if workers == 1:
-        from service.app import create_app
-
         uvicorn.run(create_app(settings, Checker(max_chars=settings.max_chars)), **options)
         return
     # Each worker loads its own Checker; check here that it will be able to, once, in the parent.

@@ -54,6 +54,19 @@ def test_wire_models_mirror_the_library_dataclasses(checker):
     assert isinstance(report, Report)
 
 
+def test_cors_is_off_unless_configured(checker):
+    app = create_app(ServiceSettings(), checker=checker)
+
+    async def preflight():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            return await client.options("/v1/check", headers={
+                "Origin": "chrome-extension://abcdefghijklmnop", "Access-Control-Request-Method": "POST"})
+
+    response = anyio.run(preflight)
+    assert response.status_code == 405
+    assert not any(name.startswith("access-control-") for name in response.headers)
+
+
 class ExplodingChecker:
     """A stand-in for a Checker with a bug whose exception message quotes the draft."""
 

@@ -180,7 +180,8 @@ def test_cors_refuses_other_origins(client):
 
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("token-server"), {"POSTCHECK_TOKEN": TOKEN}, workers=2)
+    env = {"POSTCHECK_TOKEN": TOKEN, "POSTCHECK_CORS_ORIGINS": EXTENSION_ORIGIN}
+    running = start_server(tmp_path_factory.mktemp("token-server"), env, workers=2)
     yield running
     assert running.stop() == 0
 
@@ -201,11 +202,15 @@ def test_token_is_required_everywhere_but_healthz(token_server):
         assert http.get("/v1/rules", headers=good).status_code == 200
 
 
-def test_without_cors_settings_no_origin_is_allowed(token_server):
-    response = httpx.options(f"{token_server.url}/v1/check", headers={
-        "Origin": EXTENSION_ORIGIN, "Access-Control-Request-Method": "POST",
-        "Authorization": f"Bearer {TOKEN}"})
-    assert "access-control-allow-origin" not in response.headers
+def test_extension_preflight_needs_no_token_and_sees_the_401(token_server):
+    """Browsers send preflights without credentials; the extension must also be able to read a 401."""
+    with httpx.Client(base_url=token_server.url, timeout=60) as http:
+        preflight = _preflight(http, EXTENSION_ORIGIN)
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == EXTENSION_ORIGIN
+        refused = http.post("/v1/check", json={"text": CLEAN}, headers={"Origin": EXTENSION_ORIGIN})
+        assert refused.status_code == 401
+        assert refused.headers["access-control-allow-origin"] == EXTENSION_ORIGIN
 
 
 def test_several_workers_answer_in_parallel(token_server):
@@ -219,6 +224,7 @@ def test_several_workers_answer_in_parallel(token_server):
                                      [DRAFT, CLEAN] * 4))
     assert verdicts == ["block", "ok"] * 4
     assert "Started parent process" in token_server.output()
+    assert "POST /v1/check 200" in token_server.stdout_path.read_text(), "workers write the access log too"
 
 
 def test_access_log_has_one_line_per_request_without_query_or_client(server, client):
