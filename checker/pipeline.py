@@ -111,6 +111,10 @@ class Checker:
             raise InputError("draft is empty")
         if len(text) > self.max_chars:
             raise InputError(f"draft is {len(text)} characters; the limit is {self.max_chars}")
+        try:  # JSON and JavaScript can carry half an emoji (a lone surrogate); no report could be encoded
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InputError(f"draft is not valid Unicode (unpaired surrogate at character {error.start})") from None
 
     # -- internals ----------------------------------------------------------------------------------
     def _disabled(self, rule_ids: Collection[str]) -> frozenset[str]:

@@ -93,6 +93,7 @@ def test_docs_page_works_offline(client):
     (b'{"text": "ok", "disable": ["no-such-rule"]}', "unknown rule id(s): no-such-rule"),
     (b'{"text": "   "}', "draft is empty"),
     (b'[]', "invalid request"),
+    (b'{"text": "Mrs. Quill \\ud83d came in"}', "unpaired surrogate at character 11"),
 ])
 def test_bad_json_requests_are_422_with_a_clear_message(client, body, needle):
     response = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
