@@ -121,7 +121,7 @@ router = APIRouter()
 
 # -- routes -------------------------------------------------------------------------------------------
 
-@router.get("/healthz", response_model=HealthResponse, tags=["service"])
+@router.get("/healthz", response_model=HealthResponse, tags=["service"], summary="Health")
 async def healthz(checker: CheckerDep) -> dict:
     """Answers once the model and rules are loaded; never needs the token."""
     meta = checker.nlp.meta
@@ -130,6 +130,7 @@ async def healthz(checker: CheckerDep) -> dict:
 
 
 @router.post("/v1/check", response_model=ReportModel, responses=ERRORS, tags=["check"],
+             summary="Check one draft",
              dependencies=[content_type(*JSON)])
 def check(body: CheckRequest, checker: CheckerDep) -> dict:
     """Check one draft; the report is the same JSON as `postcheck check --format json`."""
@@ -137,6 +138,7 @@ def check(body: CheckRequest, checker: CheckerDep) -> dict:
 
 
 @router.post("/v1/check/batch", response_model=BatchResponse, responses=ERRORS, tags=["check"],
+             summary="Check many drafts",
              dependencies=[content_type(*JSON)])
 def check_batch(body: BatchRequest, checker: CheckerDep, settings: SettingsDep) -> dict:
     """Check up to POSTCHECK_MAX_BATCH drafts (default 100) in one parse batch; a draft that cannot be
@@ -150,7 +152,7 @@ def check_batch(body: BatchRequest, checker: CheckerDep, settings: SettingsDep) 
                         else {"id": key, "error": str(outcome)} for key, outcome in outcomes]}
 
 
-@router.get("/v1/rules", response_model=RulesResponse, tags=["rules"])
+@router.get("/v1/rules", response_model=RulesResponse, tags=["rules"], summary="List the rules")
 async def rules(checker: CheckerDep) -> dict:
     """Every active rule: what it flags, why, what to write instead, and its own examples."""
     return {"rules": [{
@@ -161,6 +163,7 @@ async def rules(checker: CheckerDep) -> dict:
 
 
 @router.post("/v2/check", response_model=LTCheckResponse, responses=ERRORS, tags=["languagetool"],
+             summary="Check, LanguageTool-compatible",
              dependencies=[content_type(*FORM)])
 def languagetool_check(form: Annotated[LTCheckForm, Form()], checker: CheckerDep) -> LTCheckResponse:
     """LanguageTool-compatible check: point a LanguageTool client or add-on's custom server here.
@@ -182,6 +185,7 @@ def languagetool_check(form: Annotated[LTCheckForm, Form()], checker: CheckerDep
     return LTCheckResponse(software=software(VERSION), language=language, matches=matches)
 
 
-@router.get("/v2/languages", response_model=list[LTLanguageEntry], tags=["languagetool"])
+@router.get("/v2/languages", response_model=list[LTLanguageEntry], tags=["languagetool"],
+            summary="Languages, LanguageTool-compatible")
 async def languagetool_languages() -> tuple[LTLanguageEntry, ...]:
     return LANGUAGES
