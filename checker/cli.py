@@ -261,6 +261,22 @@ def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, auth
     return EXIT_OK
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; the default accepts connections from this machine only.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; each loads its own copy of the model.")
+def serve(host, port, workers) -> int:
+    """Run the HTTP service (POST /v1/check, LanguageTool-compatible /v2/check; docs at /docs).
+
+    Settings come from the environment: POSTCHECK_TOKEN, POSTCHECK_CORS_ORIGINS,
+    POSTCHECK_MAX_BODY_BYTES, POSTCHECK_MAX_BATCH, POSTCHECK_MAX_CHARS, POSTCHECK_MODEL, POSTCHECK_RULES.
+    """
+    from service.server import serve as run_server  # FastAPI and uvicorn load only for this command
+
+    run_server(host, port, workers)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps every error to one stderr line and a documented exit code, never a traceback."""
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Iterable, Iterator, TypeVar
+from typing import Collection, Iterable, Iterator, TypeVar
 
 from spacy.tokens import Doc
 
@@ -58,10 +58,11 @@ class Checker:
         self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
 
     # -- public API ---------------------------------------------------------------------------------
-    def check(self, text: str, author: str | None = None) -> Report:
-        """Check one draft."""
+    def check(self, text: str, author: str | None = None, disable: Collection[str] = ()) -> Report:
+        """Check one draft; `disable` turns rules off for this draft only (the HTTP service's per-request
+        option), exactly as if the Checker had been built without them."""
         self.validate(text)
-        return self._report(self.nlp(text), author)
+        return self._report(self.nlp(text), author, self._disabled(disable))
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -74,10 +75,12 @@ class Checker:
             yield outcome
 
     def check_stream(
-        self, items: Iterable[tuple[K, str]], author: str | None = None
+        self, items: Iterable[tuple[K, str]], author: str | None = None, disable: Collection[str] = ()
     ) -> Iterator[tuple[K, Report | InputError]]:
         """Check (key, text) pairs in batches, keeping order; a bad draft yields its InputError in place
         of a report so one empty line does not stop a scan of thousands."""
+        disabled = self._disabled(disable)
+
         def prepared() -> Iterator[tuple[str, tuple[K, InputError | None]]]:
             for key, text in items:
                 try:
@@ -88,7 +91,7 @@ class Checker:
                     yield text, (key, None)
 
         for doc, (key, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
-            yield key, error if error is not None else self._report(doc, author)
+            yield key, error if error is not None else self._report(doc, author, disabled)
 
     def explain(self, text: str) -> list[Finding]:
         """Every rule match that survived its context, before overlaps are merged: which rules fired.
@@ -109,22 +112,35 @@ class Checker:
             raise InputError("draft is empty")
         if len(text) > self.max_chars:
             raise InputError(f"draft is {len(text)} characters; the limit is {self.max_chars}")
+        try:  # JSON and JavaScript can carry half an emoji (a lone surrogate); no report could be encoded
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InputError(f"draft is not valid Unicode (unpaired surrogate at character {error.start})") from None
 
     # -- internals ----------------------------------------------------------------------------------
-    def _candidates(self, doc: Doc, author: str | None) -> tuple[DraftContext, list[Candidate]]:
+    def _disabled(self, rule_ids: Collection[str]) -> frozenset[str]:
+        """Rule ids to skip for one call; an unknown id is an error so a typo does not pass silently."""
+        unknown = set(rule_ids) - {rule.id for rule in self.ruleset.rules}
+        if unknown:
+            raise InputError(f"cannot disable unknown rule id(s): {', '.join(sorted(unknown))}")
+        return frozenset(rule_ids)
+
+    def _candidates(
+        self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()
+    ) -> tuple[DraftContext, list[Candidate]]:
         """Run every detector over the parse and keep the candidates their rules' context allows."""
         names = self.author_names | frozenset(p.lower() for p in (author or "").replace(",", " ").split())
         ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names)
         candidates: list[Candidate] = []
         for detector in self.detectors:
-            candidates.extend(detector(doc, ctx))
+            candidates.extend(c for c in detector(doc, ctx) if c.rule.id not in disabled)
         # Matches that show a sentence is about a patient ("a 97-year-old") and count on their own
         # terms make that sentence an encounter for every other rule's context.
         ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
         return ctx, [c for c in candidates if counts(ctx, c)]
 
-    def _report(self, doc: Doc, author: str | None) -> Report:
-        ctx, candidates = self._candidates(doc, author)
+    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str]) -> Report:
+        ctx, candidates = self._candidates(doc, author, disabled)
         risk, findings = assess([to_finding(doc.text, c) for c in candidates], ctx.patient_draft)
         findings = merge_overlaps(doc.text, findings)
         return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders), risk)
