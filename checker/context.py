@@ -9,7 +9,7 @@ reading the shared parse and the lexicons in `rules/`. No condition knows about 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 from spacy.tokens import Doc
 
@@ -26,6 +26,8 @@ AUTHOR_SUBJECTS = SELF_SUBJECTS | {"me", "us"}
 TARGET_LEXICONS = ("venting_patients", "venting_colleagues", "venting_institutions", "patient_refs")
 # Pronouns that point contempt at a person even when no role is named ("you're useless", "he is lazy").
 ADDRESSEES = frozenset({"you", "he", "she", "him", "her", "u", "ya"})
+# A sentence at least this positive (VADER compound, clinical words neutralised) is not a complaint.
+POSITIVE_SENTENCE = 0.3
 
 
 @dataclass
@@ -40,6 +42,9 @@ class DraftContext:
     sentence_bounds: list[tuple[int, int]] = field(default_factory=list)
     encounter: list[bool] = field(default_factory=list)
     venting: list[bool] = field(default_factory=list)
+    # The Checker's one sentiment analyzer (text -> VADER compound), so conditions can ask "is this
+    # sentence clearly positive?" without building their own.
+    polarity: Optional[Callable[[str], float]] = None
     _targets: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
@@ -54,6 +59,7 @@ class DraftContext:
         ]
         self.venting = [False] * len(self.sentence_bounds)
         self.author_names = self.author_names | self._self_introductions()
+        self._drop_own_family()
 
     def mark_patient(self, sentences: set[int]) -> None:
         """Sentences where a rule that `marks_patient` matched ("a 97-year-old", "Mrs. K") are about a patient."""
@@ -77,6 +83,26 @@ class DraftContext:
     def has_hit(self, sentence: int, lexicon: str) -> bool:
         start, end = self.sentence_bounds[sentence]
         return any(start <= s < end for s, _ in self.hits.get(lexicon, ()))
+
+    def polarity_around(self, candidate: Candidate) -> float:
+        """VADER compound of the candidate's sentence without the candidate itself (0 with no analyzer):
+        how the rest of the sentence reads, so a match cannot vouch for itself."""
+        if self.polarity is None:
+            return 0.0
+        start, end = self.sentence_bounds[self.sentence_index(candidate)]
+        text = self.doc.text
+        first, last = self.doc[start].idx, self.doc[end - 1].idx + len(self.doc[end - 1].text)
+        return self.polarity(text[first:candidate.start] + text[candidate.end:last])
+
+    def _drop_own_family(self) -> None:
+        """"My mom", "our kids": the author's own family is not a patient's family to vent about."""
+        kin = self.ruleset.lexicon("kin_words")
+        for lexicon in TARGET_LEXICONS:
+            if lexicon in self.hits:
+                self.hits[lexicon] = [
+                    (s, e) for s, e in self.hits[lexicon]
+                    if not (e - s == 1 and s and self.doc[s].lower_ in kin and self.doc[s - 1].lower_ in ("my", "our"))
+                ]
 
     def target_tokens(self) -> frozenset[int]:
         """Indices of tokens that name someone venting could be aimed at (see TARGET_LEXICONS)."""
@@ -257,6 +283,39 @@ def _clears_mention(ctx: DraftContext, candidate: Candidate) -> bool:
     return any(doc[i].lower_ in cues or doc[i].lemma_.lower() in cues for i in range(max(0, start - 5), start - 1))
 
 
+def _clears_negated(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word is denied: "the program is no joke", "she is not lazy", "never useless"."""
+    token = ctx.doc[candidate.token_start:candidate.token_end].root
+    holders = [token, token.head] if token.dep_ in ("attr", "acomp", "oprd") else [token]
+    return any(child.dep_ == "neg" or (child.dep_ == "det" and child.lower_ == "no")
+               for holder in holders for child in holder.children)
+
+
+def _clears_advice(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word is what an imperative tells the reader not to be: "don't be an idiot, wear sunscreen"."""
+    token = ctx.doc[candidate.token_start:candidate.token_end].root
+    verb = token.head
+    return (token.dep_ in ("attr", "acomp") and verb.tag_ == "VB" and verb.dep_ in ("ROOT", "conj")
+            and not any(child.dep_ in ("nsubj", "nsubjpass") for child in verb.children))
+
+
+def _clears_conditional(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word sits in a condition ("if a consultant is rude to you, tell your chief")."""
+    token = ctx.doc[candidate.token_start]
+    for _ in range(40):
+        if any(child.dep_ == "mark" and child.lower_ in ("if", "unless", "whether") for child in token.children):
+            return True
+        if token.head.i == token.i:
+            return False
+        token = token.head
+    return False
+
+
+def _clears_positive_sentence(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The rest of the sentence is clearly positive ("asked me to present AGAIN because I did so well!")."""
+    return ctx.polarity_around(candidate) >= POSITIVE_SENTENCE
+
+
 def _clears_hypothetical(ctx: DraftContext, candidate: Candidate) -> bool:
     return bool(ctx.hits.get("hypothetical_cues"))
 
@@ -284,6 +343,10 @@ CLEARS: dict[str, Condition] = {
     "generic-plural": _clears_generic_plural,
     "self-subject": _clears_self_subject,
     "mention": _clears_mention,
+    "negated": _clears_negated,
+    "advice": _clears_advice,
+    "conditional": _clears_conditional,
+    "positive-sentence": _clears_positive_sentence,
 }
 
 

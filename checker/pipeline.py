@@ -18,7 +18,7 @@ from checker.context import DraftContext, counts
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
-from checker.detectors.sentiment import SentimentDetector
+from checker.detectors.sentiment import SentimentDetector, build_analyzer
 from checker.errors import ConfigError, InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
@@ -62,10 +62,13 @@ class Checker:
         self.max_chars = max_chars
         self.author_names = frozenset(part.lower() for part in (author or "").replace(",", " ").split())
         self.compiled = compile_rules(self.ruleset, self.nlp)
+        # One sentiment analyzer (VADER with clinical words neutralised) for the detector and for the
+        # context conditions that ask whether a sentence is positive.
+        self.analyzer = build_analyzer(self.ruleset)
         self.detectors: list[Detector] = [
             PatternDetector(self.compiled),
             EntityDetector(self.nlp, self.ruleset),
-            SentimentDetector(self.ruleset),
+            SentimentDetector(self.ruleset, self.analyzer),
         ]
         self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
 
@@ -126,7 +129,7 @@ class Checker:
     def _candidates(self, doc: Doc, author: str | None) -> tuple[DraftContext, list[Candidate]]:
         """Run every detector over the parse and keep the candidates their rules' context allows."""
         names = self.author_names | frozenset(p.lower() for p in (author or "").replace(",", " ").split())
-        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names)
+        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names, polarity=self._polarity)
         candidates: list[Candidate] = []
         for detector in self.detectors:
             candidates.extend(detector(doc, ctx))
@@ -137,6 +140,9 @@ class Checker:
         ctx.mark_venting({ctx.sentence_index(c) for c in candidates
                           if c.rule.category == "venting" and (c.severity or c.rule.severity) != "info" and counts(ctx, c)})
         return ctx, [c for c in candidates if counts(ctx, c)]
+
+    def _polarity(self, text: str) -> float:
+        return self.analyzer.polarity_scores(text)["compound"]
 
     def _report(self, doc: Doc, author: str | None) -> Report:
         ctx, candidates = self._candidates(doc, author)

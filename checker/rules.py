@@ -44,6 +44,10 @@ CLEARS = (
     "generic-plural",
     "self-subject",
     "mention",
+    "negated",
+    "advice",
+    "conditional",
+    "positive-sentence",
 )
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
 _PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment")

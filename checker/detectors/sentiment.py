@@ -113,9 +113,9 @@ def is_conditional(head: Token) -> bool:
 class SentimentDetector:
     """Proposes a candidate for every clause that is negative enough for a rule and names its target."""
 
-    def __init__(self, ruleset: RuleSet):
+    def __init__(self, ruleset: RuleSet, analyzer: SentimentIntensityAnalyzer | None = None):
         self.rules: list[Rule] = [rule for rule in ruleset.rules if rule.sentiment]
-        self.analyzer = build_analyzer(ruleset) if self.rules else None
+        self.analyzer = analyzer or build_analyzer(ruleset)
         self.experiencer_words = ruleset.lexicon("sentiment_experiencer_words")
 
     def __call__(self, doc: Doc, ctx: DraftContext) -> list[Candidate]:
