@@ -172,15 +172,19 @@ def _needs_aimed_at_target(ctx: DraftContext, candidate: Candidate) -> bool:
 def described_by(token) -> set[int]:
     """Token indices of whom or what a word describes: the noun it modifies, or the subject it is said of."""
     about = {token.i}
-    while token.dep_ in ("amod", "compound", "nmod", "conj", "appos") and token.head.i != token.i:
-        token = token.head
+    while token.head.i != token.i:
+        if token.dep_ in ("amod", "compound", "nmod", "conj", "appos"):
+            token = token.head
+        elif token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.i != token.head.i:
+            token = token.head.head  # "a bunch of lazy ...": the lazy ones are the bunch
+        else:
+            break
         about.add(token.i)
     if token.dep_ in ("attr", "acomp", "oprd"):
         verb = token.head
         for child in verb.children:
             if child.dep_ in ("nsubj", "nsubjpass"):
-                about.add(child.i)
-                about.update(c.i for c in child.children if c.dep_ in ("compound", "amod", "poss", "appos"))
+                about.update(t.i for t in child.subtree)  # "some of these patients", "our night float attending"
                 if child.lower_ in ("who", "that", "which") and verb.dep_ == "relcl":
                     about.add(verb.head.i)
             elif child.dep_ == "csubj":
