@@ -9,7 +9,7 @@ reading the shared parse and the lexicons in `rules/`. No condition knows about 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable
 
 from spacy.tokens import Doc
 
@@ -28,6 +28,8 @@ TARGET_LEXICONS = ("venting_patients", "venting_colleagues", "venting_institutio
 ADDRESSEES = frozenset({"you", "he", "she", "him", "her", "u", "ya"})
 # A sentence at least this positive (VADER compound, clinical words neutralised) is not a complaint.
 POSITIVE_SENTENCE = 0.3
+# Subordinators that make a clause a condition rather than a report ("if a consultant is rude ...").
+CONDITIONAL_MARKS = frozenset({"if", "unless", "whether"})
 
 
 @dataclass
@@ -44,7 +46,7 @@ class DraftContext:
     venting: list[bool] = field(default_factory=list)
     # The Checker's one sentiment analyzer (text -> VADER compound), so conditions can ask "is this
     # sentence clearly positive?" without building their own.
-    polarity: Optional[Callable[[str], float]] = None
+    polarity: Callable[[str], float] | None = None
     _targets: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
@@ -307,7 +309,7 @@ def _clears_conditional(ctx: DraftContext, candidate: Candidate) -> bool:
     """The word sits in a condition ("if a consultant is rude to you, tell your chief")."""
     token = ctx.doc[candidate.token_start]
     for _ in range(40):
-        if any(child.dep_ == "mark" and child.lower_ in ("if", "unless", "whether") for child in token.children):
+        if any(child.dep_ == "mark" and child.lower_ in CONDITIONAL_MARKS for child in token.children):
             return True
         if token.head.i == token.i:
             return False

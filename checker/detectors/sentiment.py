@@ -12,11 +12,11 @@ things keep it honest:
   `sentiment_negative` (contempt VADER does not know: "clowns", "entitled") gain one. The analyzer is
   built once per Checker from a copy of VADER's bundled lexicon; nothing is downloaded.
 - A target. A rule lists the lexicons of whom venting can be about (`targets`); a negative clause that
-  names none of them (or only describes the author) is never a finding. Three kinds of clause carry
-  no contempt for the person they name and are skipped: advice ("don't ignore a patient's pain") and
-  conditions ("if your PD ignores violations, report them"). And what a target feels or goes through
-  is theirs, not contempt for them: a word from `sentiment_experiencer_words` said of a target ("the
-  family was angry", "patients hate being woken at 4am") is not scored.
+  names none of them (or only describes the author) is never a finding. Advice ("don't ignore a
+  patient's pain") and conditions ("if your PD ignores violations, report them") carry no contempt
+  for the person they name and are skipped. And what a target feels or goes through is theirs, not
+  contempt for them: a word from `sentiment_experiencer_words` said of a target ("the family was
+  angry", "patients hate being woken at 4am") is not scored.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from spacy.tokens import Doc, Span, Token
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from checker.candidates import Candidate
-from checker.context import TARGET_LEXICONS, DraftContext, described_by
+from checker.context import CONDITIONAL_MARKS, DraftContext, described_by
 from checker.rules import Rule, RuleSet
 
 # Dependencies that start a clause of their own when they head a verb.
 _CLAUSE_DEPS = frozenset({"conj", "ccomp", "advcl", "parataxis", "relcl"})
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "expl", "csubj"})
-_CONDITIONAL_MARKS = frozenset({"if", "unless", "whether"})
 # VADER's scale runs -4..4; "useless" is -1.8 and "idiot" -2.3. Added contempt words sit between them.
 ADDED_VALENCE = -2.0
 
@@ -107,7 +106,7 @@ def is_imperative(head: Token) -> bool:
 
 def is_conditional(head: Token) -> bool:
     """"If the consultant ignores the page, ..." states a case, not a grievance."""
-    return any(child.dep_ == "mark" and child.lower_ in _CONDITIONAL_MARKS for child in head.children)
+    return any(child.dep_ == "mark" and child.lower_ in CONDITIONAL_MARKS for child in head.children)
 
 
 class SentimentDetector:
