@@ -97,14 +97,14 @@ class DraftContext:
         return self.polarity(text[first:candidate.start] + text[candidate.end:last])
 
     def _drop_own_family(self) -> None:
-        """"My mom", "our kids": the author's own family is not a patient's family to vent about."""
+        """"My mom", "my kids": the author's own family is not a patient's family to vent about. ("Our
+        families" stays: a unit says it of its patients' families.)"""
         kin = self.ruleset.lexicon("kin_words")
-        for lexicon in TARGET_LEXICONS:
-            if lexicon in self.hits:
-                self.hits[lexicon] = [
-                    (s, e) for s, e in self.hits[lexicon]
-                    if not (e - s == 1 and s and self.doc[s].lower_ in kin and self.doc[s - 1].lower_ in ("my", "our"))
-                ]
+        if "venting_patients" in self.hits:
+            self.hits["venting_patients"] = [
+                (s, e) for s, e in self.hits["venting_patients"]
+                if not (e - s == 1 and s and self.doc[s].lower_ in kin and self.doc[s - 1].lower_ == "my")
+            ]
 
     def target_tokens(self) -> frozenset[int]:
         """Indices of tokens that name someone venting could be aimed at (see TARGET_LEXICONS)."""
