@@ -261,8 +261,8 @@ def grammatical_subject(token) -> str | None:
     """Lower-case text of the subject of the clause `token` sits in, or None when the clause has none.
 
     Climbs to the clause's verb; a conjoined or open clause ("I went home and punched a pillow")
-    shares its head's subject, but a complement or adverbial clause without one ("... because my
-    co-resident called out AGAIN") is not about the main clause's subject.
+    shares its head's subject, but a complement or adverbial clause without one ("me, after call,
+    because pharmacy lost the order AGAIN") is not about the main clause's subject.
     """
     for _ in range(40):  # parse trees are shallow; the bound only guards against a malformed one
         for child in token.children:
