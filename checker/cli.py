@@ -231,6 +231,20 @@ def list_rules(rule_id, rule_dirs) -> int:
     return EXIT_OK
 
 
+@cli.command("config")
+def show_config() -> int:
+    """Show where your config file is and what it allows (rules and words you never want flagged)."""
+    from checker.config import default_config_path, load_config
+
+    config = load_config()
+    click.echo(f"config file: {default_config_path()} ({'in use' if config.path else 'not created yet'})")
+    click.echo(f"allowed rules: {', '.join(config.allow_rules) or '-'}")
+    click.echo(f"allowed words: {', '.join(config.allow_words) or '-'}")
+    if not config.path:
+        click.echo('example:\n  [allow]\n  rules = ["laughing-at-patient"]\n  words = ["frequent flyer"]')
+    return EXIT_OK
+
+
 @cli.command("eval")
 @click.argument("corpus", type=click.Path(dir_okay=False))
 @click.option("--baseline", type=click.Choice(["presidio"]), help="Also score plain Presidio in the same run.")

@@ -16,6 +16,21 @@ from spacy.tokens import Doc
 from checker.candidates import Candidate
 from checker.rules import RuleSet, lexicon_ref
 
+# Subjects that make a clause about the author (or the author's own team): "I felt like an idiot".
+# "Me" is no subject in grammar, only in the meme format ("Me after call because ..."), where the parser
+# wrongly makes it the subject of whatever follows; it counts as the author acting, not as self-description.
+SELF_SUBJECTS = frozenset({"i", "myself", "we", "ourselves", "i'm", "im"})
+AUTHOR_SUBJECTS = SELF_SUBJECTS | {"me", "us"}
+# Whom venting is about: people and groups, institutions, and (from lexicons.yaml) a particular patient.
+TARGET_LEXICONS = ("venting_patients", "venting_colleagues", "venting_institutions", "patient_refs")
+# Pronouns that point contempt at a person even when no role is named ("you're useless", "he is lazy").
+ADDRESSEES = frozenset({"you", "he", "she", "him", "her", "u", "ya"})
+# A sentence at least this positive (VADER compound, clinical words neutralised) is not a complaint.
+POSITIVE_SENTENCE = 0.3
+# Subordinators that make a clause a condition rather than a report ("if a consultant is rude ...").
+CONDITIONAL_MARKS = frozenset({"if", "unless", "whether"})
+
+
 @dataclass
 class DraftContext:
     """Per-draft facts every condition reads: sentences, lexicon hits, who the author is."""
@@ -27,6 +42,11 @@ class DraftContext:
     sentence_of: list[int] = field(default_factory=list)
     sentence_bounds: list[tuple[int, int]] = field(default_factory=list)
     encounter: list[bool] = field(default_factory=list)
+    venting: list[bool] = field(default_factory=list)
+    # The Checker's one sentiment analyzer (text -> VADER compound), so conditions can ask "is this
+    # sentence clearly positive?" without building their own.
+    polarity: Callable[[str], float] | None = None
+    _targets: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         self.sentence_bounds = [(sent.start, sent.end) for sent in self.doc.sents]
@@ -38,12 +58,19 @@ class DraftContext:
             self.has_hit(index, "patient_refs") or self.has_hit(index, "encounter_events")
             for index in range(len(self.sentence_bounds))
         ]
+        self.venting = [False] * len(self.sentence_bounds)
         self.author_names = self.author_names | self._self_introductions()
+        self._drop_own_family()
 
     def mark_patient(self, sentences: set[int]) -> None:
         """Sentences where a rule that `marks_patient` matched ("a 97-year-old", "Mrs. K") are about a patient."""
         for index in sentences:
             self.encounter[index] = True
+
+    def mark_venting(self, sentences: set[int]) -> None:
+        """Sentences that already carry a venting finding: a name there tags the person it is aimed at."""
+        for index in sentences:
+            self.venting[index] = True
 
     # -- facts -------------------------------------------------------------------------------------
     @property
@@ -57,6 +84,34 @@ class DraftContext:
     def has_hit(self, sentence: int, lexicon: str) -> bool:
         start, end = self.sentence_bounds[sentence]
         return any(start <= s < end for s, _ in self.hits.get(lexicon, ()))
+
+    def polarity_around(self, candidate: Candidate) -> float:
+        """VADER compound of the candidate's sentence without the candidate itself (0 with no analyzer):
+        how the rest of the sentence reads, so a match cannot vouch for itself."""
+        if self.polarity is None:
+            return 0.0
+        start, end = self.sentence_bounds[self.sentence_index(candidate)]
+        text = self.doc.text
+        first, last = self.doc[start].idx, self.doc[end - 1].idx + len(self.doc[end - 1].text)
+        return self.polarity(text[first:candidate.start] + text[candidate.end:last])
+
+    def _drop_own_family(self) -> None:
+        """"My mom", "my kids": the author's own family is not a patient's family to vent about. ("Our
+        families" stays: a unit says it of its patients' families.)"""
+        kin = self.ruleset.lexicon("kin_words")
+        if "venting_patients" in self.hits:
+            self.hits["venting_patients"] = [
+                (s, e) for s, e in self.hits["venting_patients"]
+                if not (e - s == 1 and s and self.doc[s].lower_ in kin and self.doc[s - 1].lower_ == "my")
+            ]
+
+    def target_tokens(self) -> frozenset[int]:
+        """Indices of tokens that name someone venting could be aimed at (see TARGET_LEXICONS)."""
+        if self._targets is None:
+            self._targets = frozenset(
+                i for lexicon in TARGET_LEXICONS for start, end in self.hits.get(lexicon, ()) for i in range(start, end)
+            )
+        return self._targets
 
     def tokens_of(self, candidate: Candidate):
         return self.doc[candidate.token_start:candidate.token_end]
@@ -94,8 +149,58 @@ def _needs_encounter_nearby(ctx: DraftContext, candidate: Candidate) -> bool:
 
 
 def _needs_person_target(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The sentence names someone venting could be aimed at: a person, a group or an institution."""
     index = ctx.sentence_index(candidate)
-    return ctx.has_hit(index, "targets") or ctx.has_hit(index, "patient_refs")
+    return any(ctx.has_hit(index, lexicon) for lexicon in TARGET_LEXICONS)
+
+
+def _needs_aimed_at_target(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The match is said of someone venting can be aimed at: it modifies a target ("a useless
+    attending"), is predicated of one ("admin is a joke", "the nurses were lazy"), or stands in a
+    verbless fragment ("Toxic, all of it.") right after a sentence that names one."""
+    targets = ctx.target_tokens()
+    about = described_by(ctx.doc[candidate.token_start:candidate.token_end].root)
+    if about & targets or any(ctx.doc[i].lower_ in ADDRESSEES for i in about):
+        return True
+    index = ctx.sentence_index(candidate)
+    start, end = ctx.sentence_bounds[index]
+    if any(t.pos_ in ("VERB", "AUX") for t in ctx.doc[start:end]):
+        return False
+    first = ctx.sentence_bounds[max(0, index - 1)][0]
+    return any(first <= i < end for i in targets)
+
+
+def described_by(token) -> set[int]:
+    """Token indices of whom or what a word describes: the noun it modifies, or the subject it is said of."""
+    about = {token.i}
+    while token.head.i != token.i:
+        if token.dep_ in ("amod", "compound", "nmod", "conj", "appos"):
+            token = token.head
+        elif token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.i != token.head.i:
+            token = token.head.head  # "a bunch of lazy ...": the lazy ones are the bunch
+        else:
+            break
+        about.add(token.i)
+    if token.dep_ in ("attr", "acomp", "oprd"):
+        verb = token.head
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass"):
+                about.update(t.i for t in child.subtree)  # "some of these patients", "our night float attending"
+                if child.lower_ in ("who", "that", "which") and verb.dep_ == "relcl":
+                    about.add(verb.head.i)
+            elif child.dep_ == "csubj":
+                about.update(t.i for t in child.subtree)
+    return about
+
+
+def _needs_author_subject(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The author is the one acting ("I was ready to punch a wall"), or no one is named ("*flips table*")."""
+    subject = grammatical_subject(ctx.doc[candidate.token_start])
+    return subject is None or subject in AUTHOR_SUBJECTS
+
+
+def _needs_venting_sentence(ctx: DraftContext, candidate: Candidate) -> bool:
+    return ctx.venting[ctx.sentence_index(candidate)]
 
 
 def _clears_gratitude(ctx: DraftContext, candidate: Candidate) -> bool:
@@ -173,6 +278,76 @@ def _clears_heading(ctx: DraftContext, candidate: Candidate) -> bool:
     return len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) >= 0.7
 
 
+def _clears_self_subject(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The match describes the author: its clause's subject is I or we ("I felt like an idiot")."""
+    return grammatical_subject(ctx.doc[candidate.token_start]) in SELF_SUBJECTS
+
+
+def grammatical_subject(token) -> str | None:
+    """Lower-case text of the subject of the clause `token` sits in, or None when the clause has none.
+
+    Climbs to the clause's verb; a conjoined or open clause ("I went home and punched a pillow")
+    shares its head's subject, but a complement or adverbial clause without one ("me, after call,
+    because pharmacy lost the order AGAIN") is not about the main clause's subject.
+    """
+    for _ in range(40):  # parse trees are shallow; the bound only guards against a malformed one
+        for child in token.children:
+            if child.dep_ in ("nsubj", "nsubjpass", "expl", "csubj", "csubjpass"):
+                return child.lower_
+        if token.head.i == token.i:
+            return None
+        if token.pos_ in ("VERB", "AUX") and token.dep_ not in ("conj", "xcomp", "aux", "auxpass"):
+            return None
+        token = token.head
+    return None
+
+
+_QUOTES = frozenset({"'", '"', "‘", "’", "“", "”", "`", "``", "''"})
+
+
+def _clears_mention(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word is mentioned, not used: quoted right after a word about words ("stop calling
+    patients 'frequent flyers'", "the term 'gomer'"). Cue words are the `mention_cues` lexicon."""
+    doc, start, end = ctx.doc, candidate.token_start, candidate.token_end
+    if start == 0 or end >= len(doc) or doc[start - 1].text not in _QUOTES or doc[end].text not in _QUOTES:
+        return False
+    cues = ctx.ruleset.lexicon("mention_cues")
+    return any(doc[i].lower_ in cues or doc[i].lemma_.lower() in cues for i in range(max(0, start - 5), start - 1))
+
+
+def _clears_negated(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word is denied: "the program is no joke", "she is not lazy", "never useless"."""
+    token = ctx.doc[candidate.token_start:candidate.token_end].root
+    holders = [token, token.head] if token.dep_ in ("attr", "acomp", "oprd") else [token]
+    return any(child.dep_ == "neg" or (child.dep_ == "det" and child.lower_ == "no")
+               for holder in holders for child in holder.children)
+
+
+def _clears_advice(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word is what an imperative tells the reader not to be: "don't be an idiot, wear sunscreen"."""
+    token = ctx.doc[candidate.token_start:candidate.token_end].root
+    verb = token.head
+    return (token.dep_ in ("attr", "acomp") and verb.tag_ == "VB" and verb.dep_ in ("ROOT", "conj")
+            and not any(child.dep_ in ("nsubj", "nsubjpass") for child in verb.children))
+
+
+def _clears_conditional(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The word sits in a condition ("if a consultant is rude to you, tell your chief")."""
+    token = ctx.doc[candidate.token_start]
+    for _ in range(40):
+        if any(child.dep_ == "mark" and child.lower_ in CONDITIONAL_MARKS for child in token.children):
+            return True
+        if token.head.i == token.i:
+            return False
+        token = token.head
+    return False
+
+
+def _clears_positive_sentence(ctx: DraftContext, candidate: Candidate) -> bool:
+    """The rest of the sentence is clearly positive ("asked me to present AGAIN because I did so well!")."""
+    return ctx.polarity_around(candidate) >= POSITIVE_SENTENCE
+
+
 def _clears_hypothetical(ctx: DraftContext, candidate: Candidate) -> bool:
     return bool(ctx.hits.get("hypothetical_cues"))
 
@@ -186,6 +361,9 @@ NEEDS: dict[str, Condition] = {
     "encounter-sentence": _needs_encounter_sentence,
     "encounter-nearby": _needs_encounter_nearby,
     "person-target": _needs_person_target,
+    "aimed-at-target": _needs_aimed_at_target,
+    "author-subject": _needs_author_subject,
+    "venting-sentence": _needs_venting_sentence,
 }
 CLEARS: dict[str, Condition] = {
     "gratitude": _clears_gratitude,
@@ -197,6 +375,12 @@ CLEARS: dict[str, Condition] = {
     "heading": _clears_heading,
     "hypothetical": _clears_hypothetical,
     "generic-plural": _clears_generic_plural,
+    "self-subject": _clears_self_subject,
+    "mention": _clears_mention,
+    "negated": _clears_negated,
+    "advice": _clears_advice,
+    "conditional": _clears_conditional,
+    "positive-sentence": _clears_positive_sentence,
 }
 
 
@@ -212,6 +396,8 @@ def counts(ctx: DraftContext, candidate: Candidate) -> bool:
     if any(CLEARS[name](ctx, candidate) for name in context.clears):
         return False
     if context.not_after and _follows(ctx, candidate, context.not_after):
+        return False
+    if context.not_near and _is_near(ctx, candidate, context.not_near, context.window):
         return False
     return not context.near or _is_near(ctx, candidate, context.near, context.window)
 

@@ -3,7 +3,9 @@
 Phrases go to spaCy PhraseMatchers (on lower-case text unless a rule is case-sensitive), token patterns
 to one spaCy Matcher, regexes (checked linear at load) run over the text and snap to token edges.
 Lexicons referenced with '@name' are matched by the same machinery, so context conditions can ask
-"is there an encounter word in this sentence" without re-scanning the text.
+"is there an encounter word in this sentence" without re-scanning the text. A token pattern may name a
+lexicon as (or within) the list of an IN or NOT_IN test (`{LEMMA: {IN: "@derogatory_slang"}}`), so an
+organisation's pack that extends the lexicon extends the pattern too.
 """
 
 from __future__ import annotations
@@ -86,14 +88,49 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
             target = phrase_exact if rule.case_sensitive else phrase_lower
             target.add(rule.id, as_docs(phrases))
         if rule.tokens:
+            patterns = [_expand_lexicons(rule, pattern, ruleset) for pattern in rule.tokens]
             try:
-                tokens.add(rule.id, [list(pattern) for pattern in rule.tokens], greedy="LONGEST")
+                tokens.add(rule.id, patterns, greedy="LONGEST")
             except (ValueError, KeyError, TypeError) as error:
-                reason = str(error).splitlines()[0][:160]
+                # spaCy's first line names no field; the last one says which token and what is wrong.
+                lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+                reason = lines[-1][:200] if lines else type(error).__name__
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.tokens': {reason}") from None
         flags = 0 if rule.case_sensitive else re.IGNORECASE
         regexes.extend((rule, re.compile(pattern, flags)) for pattern in rule.regex)
     return CompiledRules(ruleset, phrase_lower, phrase_exact, tokens, regexes)
+
+
+def _expand_lexicons(rule: Rule, pattern, ruleset: RuleSet) -> list[dict]:
+    """Replace '@name' in IN / NOT_IN tests with that lexicon's words (multi-word entries never match one
+    token, so they are harmless here and still serve the lexicon's phrase uses)."""
+    expanded = []
+    for token in pattern:
+        spec = {}
+        for attribute, value in token.items():
+            if isinstance(value, dict):
+                value = {test: _lexicon_words(rule, argument, ruleset) if test in ("IN", "NOT_IN") else argument
+                         for test, argument in value.items()}
+            spec[attribute] = value
+        expanded.append(spec)
+    return expanded
+
+
+def _lexicon_words(rule: Rule, argument, ruleset: RuleSet):
+    """An IN / NOT_IN list with '@name' entries (or a bare '@name') replaced by those lexicons' words."""
+    items = [argument] if isinstance(argument, str) else argument
+    if not isinstance(items, list) or not any(isinstance(i, str) and lexicon_ref(i) for i in items):
+        return argument
+    words: set[str] = set()
+    for item in items:
+        name = lexicon_ref(item) if isinstance(item, str) else None
+        if not name:
+            words.add(item)
+        elif name in ruleset.lexicons:
+            words.update(ruleset.lexicons[name])
+        else:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.tokens': unknown lexicon '{item}'")
+    return sorted(words)
 
 
 def _snap(doc: Doc, rule: Rule, start: int, end: int) -> Candidate | None:

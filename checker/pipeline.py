@@ -13,11 +13,13 @@ from typing import Collection, Iterable, Iterator, TypeVar
 from spacy.tokens import Doc
 
 from checker.candidates import Candidate
+from checker.config import load_config
 from checker.context import DraftContext, counts
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
-from checker.errors import InputError
+from checker.detectors.sentiment import SentimentDetector, build_analyzer
+from checker.errors import ConfigError, InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
@@ -43,17 +45,31 @@ class Checker:
         author: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
         ruleset: RuleSet | None = None,
+        config_path: str | os.PathLike | None = None,
+        use_user_config: bool = True,
     ):
+        """`config_path` names a user config file; by default the platform's one is read if present
+        (see checker/config.py), and `use_user_config=False` ignores it (tests, reproducible runs)."""
         dirs = [Path(d) for d in rule_dirs] + rule_dirs_from_env()
         ruleset = ruleset or load_rules(dirs)
+        config = load_config(config_path) if use_user_config or config_path is not None else None
+        if config is not None:
+            unknown = sorted(set(config.allow_rules) - {rule.id for rule in ruleset.rules})
+            if unknown:
+                raise ConfigError(f"{config.path}: 'allow.rules': unknown rule id '{unknown[0]}'")
+            disable, allow = (*disable, *config.allow_rules), (*allow, *config.allow_words)
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.max_chars = max_chars
         self.author_names = frozenset(part.lower() for part in (author or "").replace(",", " ").split())
         self.compiled = compile_rules(self.ruleset, self.nlp)
+        # One sentiment analyzer (VADER with clinical words neutralised) for the detector and for the
+        # context conditions that ask whether a sentence is positive.
+        self.analyzer = build_analyzer(self.ruleset)
         self.detectors: list[Detector] = [
             PatternDetector(self.compiled),
             EntityDetector(self.nlp, self.ruleset),
+            SentimentDetector(self.ruleset, self.analyzer),
         ]
         self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
 
@@ -130,14 +146,20 @@ class Checker:
     ) -> tuple[DraftContext, list[Candidate]]:
         """Run every detector over the parse and keep the candidates their rules' context allows."""
         names = self.author_names | frozenset(p.lower() for p in (author or "").replace(",", " ").split())
-        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names)
+        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names, polarity=self._polarity)
         candidates: list[Candidate] = []
         for detector in self.detectors:
             candidates.extend(c for c in detector(doc, ctx) if c.rule.id not in disabled)
         # Matches that show a sentence is about a patient ("a 97-year-old") and count on their own
         # terms make that sentence an encounter for every other rule's context.
         ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
+        # Then sentences that vent at someone (warning or error), so a name there is flagged as tagging them.
+        ctx.mark_venting({ctx.sentence_index(c) for c in candidates
+                          if c.rule.category == "venting" and (c.severity or c.rule.severity) != "info" and counts(ctx, c)})
         return ctx, [c for c in candidates if counts(ctx, c)]
+
+    def _polarity(self, text: str) -> float:
+        return self.analyzer.polarity_scores(text)["compound"]
 
     def _report(self, doc: Doc, author: str | None, disabled: frozenset[str]) -> Report:
         ctx, candidates = self._candidates(doc, author, disabled)

@@ -24,7 +24,15 @@ CATEGORIES = ("identifier", "timeline", "venting", "conduct")
 SEVERITIES = ("info", "warning", "error")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 QUASI_KINDS = ("age", "sex", "place", "time", "occupation", "condition", "event", "family", "unique")
-NEEDS = ("patient-draft", "encounter-sentence", "encounter-nearby", "person-target")
+NEEDS = (
+    "patient-draft",
+    "encounter-sentence",
+    "encounter-nearby",
+    "person-target",
+    "aimed-at-target",
+    "author-subject",
+    "venting-sentence",
+)
 CLEARS = (
     "gratitude",
     "eponym",
@@ -35,14 +43,21 @@ CLEARS = (
     "heading",
     "hypothetical",
     "generic-plural",
+    "self-subject",
+    "mention",
+    "negated",
+    "advice",
+    "conditional",
+    "positive-sentence",
 )
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-_PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon")
+_PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment")
+_SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
     "id", "category", "type", "severity", "message", "why", "instead", "reference", "patterns",
     "context", "quasi", "redact", "allow", "examples", "case_sensitive", "min_score", "marks_patient",
 }
-_CONTEXT_KEYS = {"needs", "clears", "near", "not_after", "window"}
+_CONTEXT_KEYS = {"needs", "clears", "near", "not_near", "not_after", "window"}
 
 
 @dataclass(frozen=True)
@@ -52,8 +67,20 @@ class Context:
     needs: tuple[str, ...] = ()
     clears: tuple[str, ...] = ()
     near: tuple[str, ...] = ()
+    not_near: tuple[str, ...] = ()  # like `near`, but one of these words clears the match
     not_after: tuple[str, ...] = ()
-    window: int = 0  # 0 means "the same sentence"; N means N tokens either side
+    window: int = 0  # 0 means "the same sentence"; N means N tokens either side (for near and not_near)
+
+
+@dataclass(frozen=True)
+class SentimentPattern:
+    """Clauses that score at most `max_compound` (VADER, -1..1) and name one of the `targets` lexicons.
+
+    Negativity alone is never a finding: a clause must also be about someone ("my attending", "admin").
+    """
+
+    max_compound: float
+    targets: tuple[str, ...]  # lexicon names, without the '@'
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,7 @@ class Rule:
     tokens: tuple[tuple[Mapping[str, Any], ...], ...] = ()
     regex: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
+    sentiment: SentimentPattern | None = None
     context: Context = field(default_factory=Context)
     quasi: str | None = None
     redact: str | None = None
@@ -170,9 +198,12 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             rules.append(rule)
     frozen = {name: frozenset(words) for name, words in lexicons.items()}
     for rule in rules:
-        for word in (*rule.context.near, *rule.context.not_after):
+        for word in (*rule.context.near, *rule.context.not_near, *rule.context.not_after):
             if lexicon_ref(word) and lexicon_ref(word) not in frozen:
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': context: unknown lexicon '{word}'")
+        for name in rule.sentiment.targets if rule.sentiment else ():
+            if name not in frozen:
+                raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.sentiment.targets': unknown lexicon '@{name}'")
     return RuleSet(tuple(rules), frozen, frozenset(allow))
 
 
@@ -251,7 +282,8 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
             raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' must be lists of token dicts")
     entities = _string_list(patterns, "entities", path, rule_id)
-    if not (phrases or regexes or tokens or entities or lexicon):
+    sentiment = _parse_sentiment(patterns.get("sentiment"), path, rule_id)
+    if not (phrases or regexes or tokens or entities or lexicon or sentiment):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns' needs at least one pattern")
 
     context = _parse_context(_field(raw, "context", dict, path, rule_id, default={}), path, rule_id)
@@ -283,6 +315,7 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         tokens=tuple(tuple(pattern) for pattern in tokens),
         regex=regexes,
         entities=entities,
+        sentiment=sentiment,
         context=context,
         quasi=quasi,
         redact=redact,
@@ -294,6 +327,25 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         examples_pass=must_pass,
         source=str(path),
     )
+
+
+def _parse_sentiment(raw: Any, path: Path, rule_id: str) -> SentimentPattern | None:
+    """`sentiment: {max_compound: -0.35, targets: ["@venting_colleagues"]}`; lexicons are checked after loading."""
+    if raw is None:
+        return None
+    where = f"{path}: rule '{rule_id}': field 'patterns.sentiment"
+    if not isinstance(raw, dict):
+        raise RuleFileError(f"{where}' must be a mapping with max_compound and targets")
+    unknown = set(raw) - _SENTIMENT_KEYS
+    if unknown:
+        raise RuleFileError(f"{where}.{sorted(unknown)[0]}' is not a sentiment setting")
+    limit = raw.get("max_compound")
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not -1 <= limit < 0:
+        raise RuleFileError(f"{where}.max_compound' must be a number from -1 up to (not including) 0")
+    targets = raw.get("targets")
+    if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t.startswith("@") for t in targets):
+        raise RuleFileError(f"{where}.targets' must be a list of lexicon names like '@venting_colleagues'")
+    return SentimentPattern(float(limit), tuple(t[1:] for t in targets))
 
 
 def _parse_context(raw: Mapping[str, Any], path: Path, rule_id: str) -> Context:
@@ -313,6 +365,7 @@ def _parse_context(raw: Mapping[str, Any], path: Path, rule_id: str) -> Context:
         needs=needs,
         clears=clears,
         near=tuple(w.lower() for w in _string_list(raw, "near", path, rule_id)),
+        not_near=tuple(w.lower() for w in _string_list(raw, "not_near", path, rule_id)),
         not_after=tuple(w.lower() for w in _string_list(raw, "not_after", path, rule_id)),
         window=window,
     )

@@ -9,4 +9,4 @@ from checker import Checker
 
 @pytest.fixture(scope="session")
 def checker() -> Checker:
-    return Checker()
+    return Checker(use_user_config=False)
