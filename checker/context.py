@@ -222,7 +222,9 @@ def _clears_eponym(ctx: DraftContext, candidate: Candidate) -> bool:
     after = candidate.token_end
     while after < len(doc) and doc[after].lower_ in ("'s", "'", "’s", "’", "-"):
         after += 1
-    return after < len(doc) and doc[after].lemma_.lower() in ctx.ruleset.lexicon("eponym_heads")
+    # A noun only: "Bell's palsy" is a disease, "Maria Lopez signed the consent" is still a person.
+    return after < len(doc) and doc[after].pos_ in ("NOUN", "PROPN") \
+        and doc[after].lemma_.lower() in ctx.ruleset.lexicon("eponym_heads")
 
 
 def _clears_clinical_term(ctx: DraftContext, candidate: Candidate) -> bool:

@@ -146,3 +146,9 @@ def test_one_quasi_identifier_alone_is_low_risk(checker):
     report = checker.check("A patient in her 40s taught me to slow down and listen.")
     assert report.risk.level == "low"
     assert report.verdict == "ok"
+
+
+def test_a_name_before_a_verb_like_signed_is_still_a_name(checker):
+    text = "Admitted Gregory Haverford with a GI bleed. Gregory Haverford signed the consent himself."
+    names = [f for f in checker.check(text).findings if f.type == "PERSON"]
+    assert len(names) == 2
