@@ -21,22 +21,34 @@ FIRST_PERSON = frozenset({"i", "i'm", "im", "me", "my", "myself", "mine"})
 
 @dataclass
 class DraftContext:
-    """Per-draft facts every condition reads: sentences, lexicon hits, who the author is."""
+    """Per-draft facts every condition reads: sentences, lexicon hits, who the author is.
+
+    Everything here is computed once per draft so that each condition costs the same however long the
+    draft is: `Doc.text` rebuilds the string from every token on each access, so it is read once into
+    `text`, and which sentences hold a lexicon word is indexed once instead of scanned per question.
+    """
 
     doc: Doc
     hits: dict[str, list[tuple[int, int]]]
     ruleset: RuleSet
     author_names: frozenset[str] = frozenset()
+    text: str = ""
     sentence_of: list[int] = field(default_factory=list)
     sentence_bounds: list[tuple[int, int]] = field(default_factory=list)
+    sentences_with: dict[str, frozenset[int]] = field(default_factory=dict)
     encounter: list[bool] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.text = self.doc.text
         self.sentence_bounds = [(sent.start, sent.end) for sent in self.doc.sents]
         self.sentence_of = [0] * len(self.doc)
         for index, (start, end) in enumerate(self.sentence_bounds):
             for token_index in range(start, end):
                 self.sentence_of[token_index] = index
+        self.sentences_with = {
+            lexicon: frozenset(self.sentence_of[start] for start, _ in spans)
+            for lexicon, spans in self.hits.items()
+        }
         self.encounter = [
             self.has_hit(index, "patient_refs") or self.has_hit(index, "encounter_events")
             for index in range(len(self.sentence_bounds))
@@ -58,8 +70,8 @@ class DraftContext:
         return self.sentence_of[candidate.token_start] if len(self.doc) else 0
 
     def has_hit(self, sentence: int, lexicon: str) -> bool:
-        start, end = self.sentence_bounds[sentence]
-        return any(start <= s < end for s, _ in self.hits.get(lexicon, ()))
+        """A word of `lexicon` starts in this sentence."""
+        return sentence in self.sentences_with.get(lexicon, ())
 
     def tokens_of(self, candidate: Candidate):
         return self.doc[candidate.token_start:candidate.token_end]
@@ -177,7 +189,7 @@ CLEARS: dict[str, Condition] = {
 def counts(ctx: DraftContext, candidate: Candidate) -> bool:
     """Whether a candidate survives its rule's context: needs all met, nothing clearing it, not allowed."""
     rule = candidate.rule
-    text = ctx.doc.text[candidate.start:candidate.end].lower()
+    text = ctx.text[candidate.start:candidate.end].lower()
     if text in rule.allow or text in ctx.ruleset.allow_words:
         return False
     context = rule.context
@@ -193,8 +205,10 @@ def counts(ctx: DraftContext, candidate: Candidate) -> bool:
 def _follows(ctx: DraftContext, candidate: Candidate, words: tuple[str, ...]) -> bool:
     """The match comes right after one of `words` (or '@'), e.g. a name after "Dr." is a colleague."""
     expanded = _expand(ctx, words)
-    before = ctx.doc.text[:candidate.start].rstrip()
-    if before.endswith("@"):
+    before = candidate.start
+    while before and ctx.text[before - 1].isspace():
+        before -= 1
+    if before and ctx.text[before - 1] == "@":
         return "@" in expanded
     if candidate.token_start == 0:
         return False

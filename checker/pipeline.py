@@ -124,8 +124,8 @@ class Checker:
 
     def _report(self, doc: Doc, author: str | None) -> Report:
         ctx, candidates = self._candidates(doc, author)
-        findings = merge_overlaps(doc.text, (to_finding(doc.text, c) for c in candidates))
-        return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders))
+        findings = merge_overlaps(ctx.text, (to_finding(ctx.text, c) for c in candidates))
+        return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders))
 
 
 _default: Checker | None = None
