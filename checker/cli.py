@@ -18,6 +18,7 @@ from typing import Iterator
 
 import click
 
+from checker import parallel
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
@@ -159,11 +160,14 @@ def _count_lines(file: str) -> int | None:
 @click.argument("file", default="-")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True)
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (each loads the model once); use up to one per core.")
 @_checker_options
-def scan(file, fmt, fail_on, model, rule_dirs, disable, author, max_chars) -> int:
+def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
     """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
-    checker = _build_checker(model, rule_dirs, disable, author, max_chars)
-    stream = checker.check_stream(_scan_items(_raw_lines(file)))
+    stream = parallel.check_stream(
+        _scan_items(_raw_lines(file)), jobs=jobs,
+        model=model, rule_dirs=rule_dirs, disable=disable, author=author, max_chars=max_chars,
+    )
     total = flagged = errors = 0
     show_bar = sys.stderr.isatty()
     bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \

@@ -33,14 +33,21 @@ CONDITIONAL_MARKS = frozenset({"if", "unless", "whether"})
 
 @dataclass
 class DraftContext:
-    """Per-draft facts every condition reads: sentences, lexicon hits, who the author is."""
+    """Per-draft facts every condition reads: sentences, lexicon hits, who the author is.
+
+    Everything here is computed once per draft so that each condition costs the same however long the
+    draft is: `Doc.text` rebuilds the string from every token on each access, so it is read once into
+    `text`, and which sentences hold a lexicon word is indexed once instead of scanned per question.
+    """
 
     doc: Doc
     hits: dict[str, list[tuple[int, int]]]
     ruleset: RuleSet
     author_names: frozenset[str] = frozenset()
+    text: str = ""
     sentence_of: list[int] = field(default_factory=list)
     sentence_bounds: list[tuple[int, int]] = field(default_factory=list)
+    sentences_with: dict[str, frozenset[int]] = field(default_factory=dict)
     encounter: list[bool] = field(default_factory=list)
     venting: list[bool] = field(default_factory=list)
     # The Checker's one sentiment analyzer (text -> VADER compound), so conditions can ask "is this
@@ -49,11 +56,16 @@ class DraftContext:
     _targets: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
+        self.text = self.doc.text
         self.sentence_bounds = [(sent.start, sent.end) for sent in self.doc.sents]
         self.sentence_of = [0] * len(self.doc)
         for index, (start, end) in enumerate(self.sentence_bounds):
             for token_index in range(start, end):
                 self.sentence_of[token_index] = index
+        self.sentences_with = {
+            lexicon: frozenset(self.sentence_of[start] for start, _ in spans)
+            for lexicon, spans in self.hits.items()
+        }
         self.encounter = [
             self.has_hit(index, "patient_refs") or self.has_hit(index, "encounter_events")
             for index in range(len(self.sentence_bounds))
@@ -82,8 +94,8 @@ class DraftContext:
         return self.sentence_of[candidate.token_start] if len(self.doc) else 0
 
     def has_hit(self, sentence: int, lexicon: str) -> bool:
-        start, end = self.sentence_bounds[sentence]
-        return any(start <= s < end for s, _ in self.hits.get(lexicon, ()))
+        """A word of `lexicon` starts in this sentence."""
+        return sentence in self.sentences_with.get(lexicon, ())
 
     def polarity_around(self, candidate: Candidate) -> float:
         """VADER compound of the candidate's sentence without the candidate itself (0 with no analyzer):
@@ -91,7 +103,7 @@ class DraftContext:
         if self.polarity is None:
             return 0.0
         start, end = self.sentence_bounds[self.sentence_index(candidate)]
-        text = self.doc.text
+        text = self.text
         first, last = self.doc[start].idx, self.doc[end - 1].idx + len(self.doc[end - 1].text)
         return self.polarity(text[first:candidate.start] + text[candidate.end:last])
 
@@ -273,7 +285,7 @@ def _clears_broad_place(ctx: DraftContext, candidate: Candidate) -> bool:
 
 def _clears_heading(ctx: DraftContext, candidate: Candidate) -> bool:
     """A Title Case Line Like This is a heading, where capitals say nothing about names."""
-    text = ctx.doc.text
+    text = ctx.text
     line_start = text.rfind("\n", 0, candidate.start) + 1
     line_end = text.find("\n", candidate.end)
     words = [w for w in text[line_start:line_end if line_end != -1 else len(text)].split() if w[:1].isalpha()]
@@ -389,7 +401,7 @@ CLEARS: dict[str, Condition] = {
 def counts(ctx: DraftContext, candidate: Candidate) -> bool:
     """Whether a candidate survives its rule's context: needs all met, nothing clearing it, not allowed."""
     rule = candidate.rule
-    text = ctx.doc.text[candidate.start:candidate.end].lower()
+    text = ctx.text[candidate.start:candidate.end].lower()
     if text in rule.allow or text in ctx.ruleset.allow_words:
         return False
     context = rule.context
@@ -408,8 +420,10 @@ def _follows(ctx: DraftContext, candidate: Candidate, words: tuple[str, ...]) ->
     """The match comes right after one of `words`: a name after "Dr." is a colleague, after "@" or "#"
     an account or a hashtag."""
     expanded = _expand(ctx, words)
-    before = ctx.doc.text[:candidate.start].rstrip()
-    if before[-1:] in expanded and not before[-1:].isalnum():
+    before = candidate.start
+    while before and ctx.text[before - 1].isspace():
+        before -= 1
+    if before and not ctx.text[before - 1].isalnum() and ctx.text[before - 1] in expanded:
         return True
     if candidate.token_start == 0:
         return False

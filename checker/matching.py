@@ -44,8 +44,9 @@ class CompiledRules:
                 if key in by_id:
                     span = doc[start:end]
                     found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
+        text = doc.text  # rebuilt from the tokens on every access: read it once
         for rule, pattern in self.regexes:
-            for match in pattern.finditer(doc.text):
+            for match in pattern.finditer(text):
                 candidate = _snap(doc, rule, match.start(), match.end())
                 if candidate:
                     found.append(candidate)

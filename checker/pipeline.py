@@ -163,9 +163,9 @@ class Checker:
 
     def _report(self, doc: Doc, author: str | None, disabled: frozenset[str]) -> Report:
         ctx, candidates = self._candidates(doc, author, disabled)
-        risk, findings = assess([to_finding(doc.text, c) for c in candidates], ctx.patient_draft)
-        findings = merge_overlaps(doc.text, findings)
-        return Report(verdict_of(findings), tuple(findings), redact(doc.text, findings, self.placeholders), risk)
+        risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
+        findings = merge_overlaps(ctx.text, findings)
+        return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
 
 
 _default: Checker | None = None

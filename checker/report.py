@@ -132,11 +132,13 @@ def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str])
          for f in findings if f.category == "identifier"),
         reverse=True,
     )
-    out = text
-    last_start = len(text) + 1
+    # Pieces are collected right to left and joined once, so a long draft costs one copy, not one per span.
+    pieces: list[str] = []
+    last_start = len(text)
     for start, end, placeholder in spans:
         if end > last_start:  # overlaps across categories were merged; guard anyway
             continue
-        out = out[:start] + placeholder + out[end:]
+        pieces += [text[end:last_start], placeholder]
         last_start = start
-    return out
+    pieces.append(text[:last_start])
+    return "".join(reversed(pieces))

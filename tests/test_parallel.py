@@ -1,0 +1,93 @@
+"""`scan --jobs N`: several worker processes give the same results, in the same order, streaming."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+
+from checker import parallel
+from checker.errors import InputError, ModelError
+
+NAMES = ("Rosalind", "Ezekiel", "Maud", "Tobias")
+SENTENCES = (
+    "Journal club tonight covers anticoagulation reversal.",
+    "Mr. {name} in bed 14 was discharged this morning.",
+    "Grateful for a quiet call night and a great team.",
+    "Her husband {name} rang the unit at 555-201-7788 twice.",
+    "A {age}yo retired welder came in last night at 2am.",
+)
+
+
+def generated_items(count: int, seed: int = 5):
+    """(id, draft) pairs written for these tests; every 17th draft is empty and must fail in place."""
+    rng = random.Random(seed)
+    for number in range(count):
+        if number % 17 == 3:
+            yield f"id-{number}", "   "
+            continue
+        sentences = rng.sample(SENTENCES, 2)
+        yield f"id-{number}", " ".join(s.format(name=rng.choice(NAMES), age=rng.randint(20, 99)) for s in sentences)
+
+
+def comparable(stream):
+    return [(key, str(out) if isinstance(out, InputError) else out.to_dict()) for key, out in stream]
+
+
+def test_two_jobs_match_one_job_in_order_with_errors_in_place(checker):
+    items = list(generated_items(90))
+    expected = comparable(checker.check_stream(items))
+    got = comparable(parallel.check_stream(iter(items), jobs=2, chunk_size=8))
+    assert [key for key, _ in got] == [key for key, _ in items]
+    assert got == expected
+    assert ("id-3", "draft is empty") in got
+
+
+def test_input_is_read_as_fast_as_it_is_checked():
+    pulled = 0
+
+    def counting(items):
+        nonlocal pulled
+        for item in items:
+            pulled += 1
+            yield item
+
+    chunk_size, jobs, total = 4, 2, 400
+    stream = parallel.check_stream(counting(generated_items(total)), jobs=jobs, chunk_size=chunk_size)
+    first_key, _ = next(stream)
+    assert first_key == "id-0"
+    in_flight = (jobs * parallel.CHUNKS_PER_WORKER + 1) * chunk_size
+    assert pulled <= in_flight < total
+    stream.close()
+
+
+def test_a_worker_that_cannot_load_raises_its_error_once():
+    with pytest.raises(ModelError, match="not installed"):
+        list(parallel.check_stream(generated_items(10), jobs=2, model="no_such_spacy_model_xyz"))
+
+
+def test_jobs_must_be_positive():
+    with pytest.raises(ValueError):
+        list(parallel.check_stream(generated_items(1), jobs=0))
+
+
+def test_cli_scan_with_two_jobs_prints_what_one_job_prints(tmp_path):
+    lines = [json.dumps({"id": key, "text": text}) for key, text in generated_items(40)]
+    lines.insert(7, "{not json")
+    archive = tmp_path / "archive.jsonl"
+    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def scan(jobs: int) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "checker.cli", "scan", str(archive), "--format", "jsonl", "--jobs", str(jobs)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+    one, two = scan(1), scan(2)
+    assert one.returncode == two.returncode == 2  # bad lines are reported and make the scan exit 2
+    assert two.stdout == one.stdout
+    rows = [json.loads(line) for line in two.stdout.splitlines()]
+    assert len(rows) == 41
+    assert rows[7] == {"id": "8", "error": "line 8 is not a JSON object with a 'text' field"}
+    assert "Traceback" not in two.stderr
