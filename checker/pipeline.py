@@ -161,7 +161,7 @@ class Checker:
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
 
-    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str]) -> Report:
+    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()) -> Report:
         ctx, candidates = self._candidates(doc, author, disabled)
         risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
         findings = merge_overlaps(ctx.text, findings)
