@@ -47,8 +47,13 @@ def _checker_options(function):
     return function
 
 
+def _checker_settings(model, rule_dirs, disable, author, max_chars) -> dict:
+    """The shared options as Checker keyword arguments (also what each `scan --jobs` worker is built with)."""
+    return {"model": model, "rule_dirs": rule_dirs, "disable": disable, "author": author, "max_chars": max_chars}
+
+
 def _build_checker(model, rule_dirs, disable, author, max_chars) -> Checker:
-    return Checker(model=model, rule_dirs=rule_dirs, disable=disable, author=author, max_chars=max_chars)
+    return Checker(**_checker_settings(model, rule_dirs, disable, author, max_chars))
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -164,10 +169,8 @@ def _count_lines(file: str) -> int | None:
 @_checker_options
 def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
     """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
-    stream = parallel.check_stream(
-        _scan_items(_raw_lines(file)), jobs=jobs,
-        model=model, rule_dirs=rule_dirs, disable=disable, author=author, max_chars=max_chars,
-    )
+    settings = _checker_settings(model, rule_dirs, disable, author, max_chars)
+    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **settings)
     total = flagged = errors = 0
     show_bar = sys.stderr.isatty()
     bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \
