@@ -54,6 +54,8 @@ class DraftContext:
     # sentence clearly positive?" without building their own.
     polarity: Callable[[str], float] | None = None
     _targets: frozenset[int] | None = None
+    _lexicon_tokens: dict[str, frozenset[int]] = field(default_factory=dict)
+    _heading_lines: dict[tuple[int, int], bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.text = self.doc.text
@@ -124,6 +126,25 @@ class DraftContext:
                 i for lexicon in TARGET_LEXICONS for start, end in self.hits.get(lexicon, ()) for i in range(start, end)
             )
         return self._targets
+
+    def lexicon_tokens(self, lexicon: str) -> frozenset[int]:
+        """Indices of the tokens inside any occurrence of `lexicon`, collected once per draft."""
+        if lexicon not in self._lexicon_tokens:
+            self._lexicon_tokens[lexicon] = frozenset(
+                i for start, end in self.hits.get(lexicon, ()) for i in range(start, end)
+            )
+        return self._lexicon_tokens[lexicon]
+
+    def heading_lines(self, start: int, end: int) -> bool:
+        """The line(s) holding text[start:end] read as a Title Case Heading (judged once per line)."""
+        line_start = self.text.rfind("\n", 0, start) + 1
+        line_end = self.text.find("\n", end)
+        key = (line_start, line_end)
+        if key not in self._heading_lines:
+            line = self.text[line_start:line_end if line_end != -1 else len(self.text)]
+            words = [w for w in line.split() if w[:1].isalpha()]
+            self._heading_lines[key] = len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) >= 0.7
+        return self._heading_lines[key]
 
     def tokens_of(self, candidate: Candidate):
         return self.doc[candidate.token_start:candidate.token_end]
@@ -266,7 +287,7 @@ def _clears_self(ctx: DraftContext, candidate: Candidate) -> bool:
     start, _ = ctx.sentence_bounds[ctx.sentence_index(candidate)]
     others = ctx.ruleset.lexicon("third_person")
     first_person = ctx.ruleset.lexicon("first_person")
-    patients = {i for s, e in ctx.hits.get("patient_refs", ()) for i in range(s, e)}
+    patients = ctx.lexicon_tokens("patient_refs")
     for index in range(candidate.token_start - 1, start - 1, -1):
         word = ctx.doc[index].lower_
         if index in patients or word in others:
@@ -285,11 +306,7 @@ def _clears_broad_place(ctx: DraftContext, candidate: Candidate) -> bool:
 
 def _clears_heading(ctx: DraftContext, candidate: Candidate) -> bool:
     """A Title Case Line Like This is a heading, where capitals say nothing about names."""
-    text = ctx.text
-    line_start = text.rfind("\n", 0, candidate.start) + 1
-    line_end = text.find("\n", candidate.end)
-    words = [w for w in text[line_start:line_end if line_end != -1 else len(text)].split() if w[:1].isalpha()]
-    return len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) >= 0.7
+    return ctx.heading_lines(candidate.start, candidate.end)
 
 
 def _clears_self_subject(ctx: DraftContext, candidate: Candidate) -> bool:

@@ -193,4 +193,4 @@ def _subject_tokens(head: Token | None) -> set[int]:
 
 def _named(ctx: DraftContext, clause: Clause, lexicon: str) -> set[int]:
     """Token indices where the lexicon occurs on tokens the clause is about."""
-    return {i for start, end in ctx.hits.get(lexicon, ()) for i in range(start, end) if i in clause.about}
+    return set(ctx.lexicon_tokens(lexicon) & clause.about)
