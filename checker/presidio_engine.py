@@ -96,7 +96,9 @@ def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine,
         for recognizer in (
             SpacyRecognizer(supported_entities=["PERSON", "LOCATION"]),
             OfflineEmailRecognizer(),
-            PhoneRecognizer(),
+            # US national formats, plus any number written with its +country code; each extra region
+            # is another full pass of libphonenumber's matcher (8 regions cost 5x one).
+            PhoneRecognizer(supported_regions=("US",)),
             UrlRecognizer(),
             UsSsnRecognizer(),
         ):

@@ -76,6 +76,7 @@ def test_conference_dates_and_study_years_are_not_timelines(checker):
     ("My patient is in her 90s and still gardens.", "AGE"),
     ("Her DOB is 03/02/1950 and she told everyone.", "DATE"),
     ("Text her son at 555-867-5309 if you knew him.", "PHONE"),
+    ("The patient's daughter in London asked us to call +44 20 7946 0958 with news.", "PHONE"),
     ("The patient emailed me from walt.hartley77@example.com again.", "EMAIL"),
     ("Please see MRN 88234019 first thing.", "MRN"),
     ("Room 12B pulled out his IV again.", "ROOM_BED"),

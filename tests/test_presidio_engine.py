@@ -11,14 +11,14 @@ from checker.presidio_engine import LinearContextEnhancer, analyze_doc, build_an
 
 PIECES = (
     "Call me at 555-301-2290 if the pager fails.",
-    "Reach the ward on (555) 442 8731, extension 4.",
-    "My phone number is 555 019 3321.",
+    "Reach the ward on (312) 442 8731, extension 4.",
+    "My phone number is 415 619 3321.",
     "Email the coordinator at rota.team@example.org today.",
     "Her SSN 078-05-1120 was in the referral letter.",
     "Slides are at https://example.net/talks/sepsis for anyone who missed it.",
     "Dr. Okonkwo from Fairhaven presented the audit.",
     "Grand rounds moved to Thursday.",
-    "Try 555-772-0143, phone of the night desk.",  # a context word just after the match must not count
+    "Try 617-772-0143, phone of the night desk.",  # a context word just after the match must not count
 )
 
 
