@@ -6,7 +6,7 @@
                               http(s)://host[:port]. "*" is refused: the drafts are PHI.
     POSTCHECK_MAX_BODY_BYTES  largest request body accepted (default 1 MiB); bigger gets 413
     POSTCHECK_MAX_BATCH       most drafts in one /v1/check/batch request (default 100); more gets 413
-    POSTCHECK_MAX_CHARS       longest draft accepted (default: the library's, 100,000 characters)
+    POSTCHECK_MAX_CHARS       longest draft accepted (default: the library's, 50,000 characters)
 
 The model and extra rule packs come from POSTCHECK_MODEL and POSTCHECK_RULES, as for the CLI.
 """
