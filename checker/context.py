@@ -383,10 +383,6 @@ def _clears_hypothetical(ctx: DraftContext, candidate: Candidate) -> bool:
     return bool(ctx.hits.get("hypothetical_cues"))
 
 
-def _clears_generic_plural(ctx: DraftContext, candidate: Candidate) -> bool:
-    return all(t.tag_ in ("NNS", "NNPS") for t in ctx.tokens_of(candidate) if t.pos_ in ("NOUN", "PROPN"))
-
-
 NEEDS: dict[str, Condition] = {
     "patient-draft": _needs_patient_draft,
     "encounter-sentence": _needs_encounter_sentence,
@@ -405,7 +401,6 @@ CLEARS: dict[str, Condition] = {
     "broad-place": _clears_broad_place,
     "heading": _clears_heading,
     "hypothetical": _clears_hypothetical,
-    "generic-plural": _clears_generic_plural,
     "self-subject": _clears_self_subject,
     "mention": _clears_mention,
     "negated": _clears_negated,

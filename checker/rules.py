@@ -42,7 +42,6 @@ CLEARS = (
     "broad-place",
     "heading",
     "hypothetical",
-    "generic-plural",
     "self-subject",
     "mention",
     "negated",
