@@ -34,8 +34,9 @@ class CompiledRules:
     tokens: Matcher
     regexes: list[tuple[Rule, re.Pattern[str]]]
 
-    def find(self, doc: Doc) -> list[Candidate]:
-        """Every pattern match of every rule, as candidates (overlaps are resolved later)."""
+    def find(self, doc: Doc, text: str) -> list[Candidate]:
+        """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
+        draft (`doc.text`, which spaCy rebuilds from the tokens on every access, read once by the caller)."""
         by_id = {rule.id: rule for rule in self.ruleset.rules}
         found: list[Candidate] = []
         for matcher in (self.phrase_lower, self.phrase_exact, self.tokens):
@@ -44,7 +45,6 @@ class CompiledRules:
                 if key in by_id:
                     span = doc[start:end]
                     found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
-        text = doc.text  # rebuilt from the tokens on every access: read it once
         for rule, pattern in self.regexes:
             for match in pattern.finditer(text):
                 candidate = _snap(doc, rule, match.start(), match.end())

@@ -121,10 +121,12 @@ def analyze_doc(
     engine: PreloadedSpacyEngine,
     doc: Doc,
     entities: Iterable[str] | None = TRIMMED_ENTITIES,
+    text: str | None = None,
 ) -> list[RecognizerResult]:
-    """Run the recognizers over an existing parse (no second NLP pass)."""
+    """Run the recognizers over an existing parse (no second NLP pass). Pass the draft's `text` when it
+    is at hand: `Doc.text` rebuilds the string from every token on each access."""
     return analyzer.analyze(
-        text=doc.text,
+        text=doc.text if text is None else text,
         language=LANGUAGE,
         entities=list(entities) if entities is not None else None,
         nlp_artifacts=engine.artifacts(doc),

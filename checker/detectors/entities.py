@@ -28,7 +28,7 @@ class EntityDetector:
         if not self.routes or not len(doc):
             return []
         found: list[Candidate] = []
-        for result in analyze_doc(self.analyzer, self.engine, doc, self.routes):
+        for result in analyze_doc(self.analyzer, self.engine, doc, self.routes, text=ctx.text):
             span = doc.char_span(result.start, result.end, alignment_mode="expand")
             if span is None:
                 continue

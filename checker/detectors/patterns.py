@@ -16,4 +16,4 @@ class PatternDetector:
         self.compiled = compiled
 
     def __call__(self, doc: Doc, ctx: DraftContext) -> list[Candidate]:
-        return self.compiled.find(doc)
+        return self.compiled.find(doc, ctx.text)
