@@ -131,14 +131,16 @@ class SentimentDetector:
         head = clause_head(clause)
         if not words or (head is not None and (is_imperative(head) or is_conditional(head))):
             return []
+        named_by = {rule.id: set().union(*(_named(ctx, clause, lexicon) for lexicon in rule.sentiment.targets))
+                    for rule in self.rules}
+        if not any(named_by.values()):  # no target, no finding: skip the scoring
+            return []
         felt = self._felt_by_target(clause, ctx)
         text = "".join(t.text_with_ws for t in clause.tokens if t.i not in felt)
         compound = self.analyzer.polarity_scores(text)["compound"]
         first, last = words[0], words[-1]
         found = []
         subject = _subject_tokens(head)
-        named_by = {rule.id: set().union(*(_named(ctx, clause, lexicon) for lexicon in rule.sentiment.targets))
-                    for rule in self.rules}
         # When the clause's subject is a target, the clause is about the subject ("the family was rude
         # to our nurses" is about the family), so only rules naming the subject apply.
         subject_named = any(named & subject for named in named_by.values())
