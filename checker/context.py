@@ -122,9 +122,7 @@ class DraftContext:
     def target_tokens(self) -> frozenset[int]:
         """Indices of tokens that name someone venting could be aimed at (see TARGET_LEXICONS)."""
         if self._targets is None:
-            self._targets = frozenset(
-                i for lexicon in TARGET_LEXICONS for start, end in self.hits.get(lexicon, ()) for i in range(start, end)
-            )
+            self._targets = frozenset().union(*(self.lexicon_tokens(lexicon) for lexicon in TARGET_LEXICONS))
         return self._targets
 
     def lexicon_tokens(self, lexicon: str) -> frozenset[int]:
@@ -247,9 +245,9 @@ def _clears_eponym(ctx: DraftContext, candidate: Candidate) -> bool:
     Every word of the candidate must be an eponym (so "Linda Wilson" stays a name while "Wilson" in a
     teaching post does not), or the candidate must be followed by a disease word ("Bell's palsy").
     """
-    eponyms = ctx.hits.get("eponyms", ())
+    eponyms = ctx.lexicon_tokens("eponyms")
     words = [t.i for t in ctx.tokens_of(candidate) if t.is_alpha]
-    if words and all(any(s <= i < e for s, e in eponyms) for i in words):
+    if words and all(i in eponyms for i in words):
         return True
     doc = ctx.doc
     after = candidate.token_end
@@ -262,14 +260,14 @@ def _clears_eponym(ctx: DraftContext, candidate: Candidate) -> bool:
 
 def _clears_clinical_term(ctx: DraftContext, candidate: Candidate) -> bool:
     """Abbreviations (GI, CHF, NPO), drugs and doses are not people or places."""
-    terms = ctx.hits.get("clinical_terms", ())
+    terms = ctx.lexicon_tokens("clinical_terms")
     words = [t for t in ctx.tokens_of(candidate) if not t.is_punct]
     if not words:
         return True
-    if all(any(s <= t.i < e for s, e in terms) for t in words):
+    if all(t.i in terms for t in words):
         return True
     # "NPO AFTER MIDNIGHT": an abbreviation in capitals never starts a name ("Ed Norris" still does).
-    if words[0].is_upper and any(s <= words[0].i < e for s, e in terms):
+    if words[0].is_upper and words[0].i in terms:
         return True
     if all(t.like_num or any(ch.isdigit() for ch in t.text) for t in words):
         return True
@@ -299,9 +297,9 @@ def _clears_self(ctx: DraftContext, candidate: Candidate) -> bool:
 
 def _clears_broad_place(ctx: DraftContext, candidate: Candidate) -> bool:
     """States, countries and regions are not identifiers (Safe Harbor stops below state level)."""
-    broad = ctx.hits.get("broad_places", ())
+    broad = ctx.lexicon_tokens("broad_places")
     names = [t.i for t in ctx.tokens_of(candidate) if t.pos_ == "PROPN" or t.is_title]
-    return bool(names) and all(any(s <= i < e for s, e in broad) for i in names)
+    return bool(names) and all(i in broad for i in names)
 
 
 def _clears_heading(ctx: DraftContext, candidate: Candidate) -> bool:

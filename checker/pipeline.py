@@ -55,14 +55,14 @@ class Checker:
         ruleset = ruleset or load_rules(dirs)
         config = load_config(config_path) if use_user_config or config_path is not None else None
         if config is not None:
-            unknown = sorted(set(config.allow_rules) - {rule.id for rule in ruleset.rules})
+            unknown = ruleset.unknown_ids(config.allow_rules)
             if unknown:
                 raise ConfigError(f"{config.path}: 'allow.rules': unknown rule id '{unknown[0]}'")
             disable, allow = (*disable, *config.allow_rules), (*allow, *config.allow_words)
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.max_chars = max_chars
-        self.author_names = frozenset(part.lower() for part in (author or "").replace(",", " ").split())
+        self.author_names = _name_parts(author)
         self.compiled = compile_rules(self.ruleset, self.nlp)
         # One sentiment analyzer (VADER with clinical words neutralised) for the detector and for the
         # context conditions that ask whether a sentence is positive.
@@ -137,16 +137,16 @@ class Checker:
     # -- internals ----------------------------------------------------------------------------------
     def _disabled(self, rule_ids: Collection[str]) -> frozenset[str]:
         """Rule ids to skip for one call; an unknown id is an error so a typo does not pass silently."""
-        unknown = set(rule_ids) - {rule.id for rule in self.ruleset.rules}
+        unknown = self.ruleset.unknown_ids(rule_ids)
         if unknown:
-            raise InputError(f"cannot disable unknown rule id(s): {', '.join(sorted(unknown))}")
+            raise InputError(f"cannot disable unknown rule id(s): {', '.join(unknown)}")
         return frozenset(rule_ids)
 
     def _candidates(
         self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()
     ) -> tuple[DraftContext, list[Candidate]]:
         """Run every detector over the parse and keep the candidates their rules' context allows."""
-        names = self.author_names | frozenset(p.lower() for p in (author or "").replace(",", " ").split())
+        names = self.author_names | _name_parts(author)
         ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names, polarity=self._polarity)
         candidates: list[Candidate] = []
         for detector in self.detectors:
@@ -167,6 +167,11 @@ class Checker:
         risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
         findings = merge_overlaps(ctx.text, findings)
         return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
+
+
+def _name_parts(author: str | None) -> frozenset[str]:
+    """"Alex Kim" or "Kim, Alex" -> {"alex", "kim"}: each part of the author's name, matched by token."""
+    return frozenset(part.lower() for part in (author or "").replace(",", " ").split())
 
 
 _default: Checker | None = None

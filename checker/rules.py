@@ -130,12 +130,16 @@ class RuleSet:
     def lexicon(self, name: str) -> frozenset[str]:
         return self.lexicons.get(name, frozenset())
 
+    def unknown_ids(self, rule_ids: Iterable[str]) -> list[str]:
+        """The ids among `rule_ids` that name no rule, sorted: a typo must never pass silently."""
+        return sorted(set(rule_ids) - {rule.id for rule in self.rules})
+
     def without(self, disabled: Iterable[str]) -> "RuleSet":
         """A copy with some rules turned off; unknown ids are an error so a typo does not pass silently."""
         disabled = set(disabled)
-        unknown = disabled - {rule.id for rule in self.rules}
+        unknown = self.unknown_ids(disabled)
         if unknown:
-            raise RuleFileError(f"cannot disable unknown rule id(s): {', '.join(sorted(unknown))}")
+            raise RuleFileError(f"cannot disable unknown rule id(s): {', '.join(unknown)}")
         return RuleSet(tuple(r for r in self.rules if r.id not in disabled), self.lexicons, self.allow_words)
 
     def with_allowed(self, words: Iterable[str]) -> "RuleSet":
