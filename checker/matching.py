@@ -1,7 +1,8 @@
 """Compile every rule's patterns once, then find candidates in a parsed draft.
 
 Phrases go to spaCy PhraseMatchers (on lower-case text unless a rule is case-sensitive), token patterns
-to one spaCy Matcher, regexes (checked linear at load) run over the text and snap to token edges.
+to spaCy Matchers, regexes (checked linear at load) run over the text and snap to token edges; token
+patterns and regexes are skipped on drafts that lack what they need (checker/prefilter.py).
 Lexicons referenced with '@name' are matched by the same machinery, so context conditions can ask
 "is there an encounter word in this sentence" without re-scanning the text. A token pattern may name a
 lexicon as (or within) the list of an IN or NOT_IN test (`{LEMMA: {IN: "@derogatory_slang"}}`), so an
@@ -14,11 +15,12 @@ import re
 from dataclasses import dataclass
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
+from checker.prefilter import AnchoredMatcher, fold, literal_check, required_literals
 from checker.rules import Rule, RuleSet, lexicon_ref
 
 _LEXICON_KEY = "lexicon:"
@@ -31,21 +33,24 @@ class CompiledRules:
     ruleset: RuleSet
     phrase_lower: PhraseMatcher
     phrase_exact: PhraseMatcher
-    tokens: Matcher
-    regexes: list[tuple[Rule, re.Pattern[str]]]
+    tokens: AnchoredMatcher
+    # Each regex with the literals one of which it needs (checker/prefilter.py), to skip drafts without them.
+    regexes: list[tuple[Rule, re.Pattern[str], frozenset[str] | None]]
 
     def find(self, doc: Doc, text: str) -> list[Candidate]:
         """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
         draft (`doc.text`, which spaCy rebuilds from the tokens on every access, read once by the caller)."""
         by_id = {rule.id: rule for rule in self.ruleset.rules}
+        folded = fold(text)
         found: list[Candidate] = []
-        for matcher in (self.phrase_lower, self.phrase_exact, self.tokens):
-            for match_id, start, end in matcher(doc):
-                key = doc.vocab.strings[match_id]
-                if key in by_id:
-                    span = doc[start:end]
-                    found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
-        for rule, pattern in self.regexes:
+        for match_id, start, end in (*self.phrase_lower(doc), *self.phrase_exact(doc), *self.tokens(doc, folded)):
+            key = doc.vocab.strings[match_id]
+            if key in by_id:
+                span = doc[start:end]
+                found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
+        for rule, pattern, literals in self.regexes:
+            if not literal_check(literals, folded):
+                continue
             for match in pattern.finditer(text):
                 candidate = _snap(doc, rule, match.start(), match.end())
                 if candidate:
@@ -66,8 +71,8 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
     """Build the matchers; a token pattern spaCy rejects is reported with its rule id."""
     phrase_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
     phrase_exact = PhraseMatcher(nlp.vocab, attr="ORTH")
-    tokens = Matcher(nlp.vocab)
-    regexes: list[tuple[Rule, re.Pattern[str]]] = []
+    tokens = AnchoredMatcher(nlp.vocab)
+    regexes: list[tuple[Rule, re.Pattern[str], frozenset[str] | None]] = []
 
     # Tokenizer only: phrases must tokenize as drafts do, but need no tagging or parsing.
     def as_docs(words):
@@ -98,7 +103,9 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
                 reason = lines[-1][:200] if lines else type(error).__name__
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.tokens': {reason}") from None
         flags = 0 if rule.case_sensitive else re.IGNORECASE
-        regexes.extend((rule, re.compile(pattern, flags)) for pattern in rule.regex)
+        for pattern in rule.regex:
+            compiled = re.compile(pattern, flags)
+            regexes.append((rule, compiled, required_literals(compiled)))
     return CompiledRules(ruleset, phrase_lower, phrase_exact, tokens, regexes)
 
 

@@ -1,0 +1,269 @@
+"""Cheap necessary conditions that let a token pattern or a regex skip drafts it cannot match.
+
+Most rules match nothing in most drafts, yet spaCy's Matcher tries every pattern's first token at every
+token (in Python, for IN and REGEX tests) and every regex scans the whole draft. A token pattern can only
+match a Doc that holds one of the accepted values of each token it requires, and a regex only a text that
+holds one of its required literal strings. Both are checked against values gathered once per draft, and a
+pattern is skipped only when it provably cannot match, so results never change; only the time does.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import product
+from re import _constants as sre  # the parser behind `re`; stable since 3.11, and any surprise means "no filter"
+from re import _parser as sre_parse
+from typing import Any, Iterable
+
+from spacy.attrs import DEP, ENT_TYPE, LEMMA, LOWER, NORM, ORTH, POS, TAG
+from spacy.matcher import Matcher
+from spacy.strings import StringStore
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+# -- regexes ----------------------------------------------------------------------------------------
+
+# Under IGNORECASE, `re` lets these four non-ASCII letters match ASCII ones (the `re` docs list them);
+# folding them first keeps a required ASCII literal findable in `fold(text)` whenever the regex matches.
+_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+# A finite set of literal strings larger than this is not worth testing one by one.
+_MAX_STRINGS = 64
+
+
+def fold(text: str) -> str:
+    """The text that required literals (lower-case ASCII) are looked for in."""
+    return text.translate(_FOLD).lower()
+
+
+def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Lower-case ASCII strings, one of which occurs in `fold(text)` whenever `pattern` matches `text`.
+
+    None when the pattern requires no literal text (or cannot be read), meaning: always run it. Only
+    ASCII literals are used, since case-insensitive matching of other scripts has more exceptions.
+    """
+    try:
+        parsed = sre_parse.parse(pattern.pattern, pattern.flags)
+        found = _required(list(parsed))
+    except Exception:  # a parser detail this reading does not know: run the regex, as without a filter
+        return None
+    if not found or "" in found:
+        return None
+    # "lm" makes "lmf" redundant: a text holding "lmf" holds "lm".
+    return frozenset(s for s in found if not any(t != s and t in s for t in found))
+
+
+def literal_check(literals: frozenset[str] | None, folded: str) -> bool:
+    """Whether a regex with these required literals could match the text `folded` was made from."""
+    return literals is None or any(literal in folded for literal in literals)
+
+
+_REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
+
+
+def _required(items: list) -> set[str] | None:
+    """The most selective literal set among the sequence's parts that every match must contain.
+
+    `run` holds the exact strings the current stretch of fixed items can match; a stretch ends at an
+    item of unknown text, and every stretch (and every required part inside a group) is a candidate.
+    """
+    candidates: list[set[str]] = []
+    run: set[str] = {""}
+    for op, av in items:
+        if op is sre.ASSERT:  # a lookaround's text is in the draft, next to the match
+            direction, body = av
+            exact = _exact(list(body))
+            if exact is None:
+                candidates.append(_required(list(body)) or set())
+            elif direction < 0:  # the text just before this point is the lookbehind's
+                candidates.append(run)
+                run = exact
+            else:  # the text just after this point starts with the lookahead's
+                candidates.append(_join(run, exact) or exact)
+            continue
+        exact = _exact_item(op, av)
+        if exact is not None:
+            joined = _join(run, exact)
+            if joined is None:
+                candidates.append(run)
+            run = joined or exact
+            continue
+        body = _exact(list(av[2])) if op in _REPEATS and av[0] >= 1 else None
+        if body is not None:
+            # One or more copies of fixed text: the first follows the run, the last starts the next one.
+            candidates.append(_join(run, body) or body)
+            run = body
+            continue
+        candidates.append(run)
+        run = {""}
+        inner = _required_item(op, av)
+        if inner:
+            candidates.append(inner)
+    candidates.append(run)
+    useful = [c for c in candidates if c and "" not in c]
+    # Longer strings are rarer; among equally long ones, fewer strings to look for.
+    return max(useful, key=lambda c: (min(map(len, c)), -len(c)), default=None)
+
+
+def _join(left: set[str], right: set[str]) -> set[str] | None:
+    """Every concatenation of a left and a right string; None when there would be too many."""
+    if len(left) * len(right) > _MAX_STRINGS:
+        return None
+    return {a + b for a, b in product(left, right)}
+
+
+def _required_item(op, av) -> set[str] | None:
+    if op is sre.SUBPATTERN:
+        return _required(list(av[-1]))
+    if op is sre.ATOMIC_GROUP:
+        return _required(list(av))
+    if op is sre.BRANCH:
+        return _union(_required(list(alternative)) for alternative in av[1])
+    if op in _REPEATS and av[0] >= 1:
+        return _required(list(av[2]))
+    return None
+
+
+def _exact_item(op, av) -> set[str] | None:
+    """The finite set of strings an item matches (lower-cased), or None if it is not such an item."""
+    if op is sre.LITERAL:
+        return {chr(av).lower()} if av < 128 else None
+    if op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+        return {""}  # zero-width: the literals on either side stay adjacent
+    if op is sre.IN:
+        if all(kind is sre.LITERAL and value < 128 for kind, value in av):
+            return {chr(value).lower() for _, value in av}
+        return None
+    if op is sre.SUBPATTERN:
+        return _exact(list(av[-1]))
+    if op is sre.ATOMIC_GROUP:
+        return _exact(list(av))
+    if op is sre.BRANCH:
+        return _union(_exact(list(alternative)) for alternative in av[1])
+    if op in _REPEATS and av[1] <= 1:
+        body = _exact(list(av[2]))
+        return None if body is None else (body | {""} if av[0] == 0 else body)
+    return None
+
+
+def _exact(items: list) -> set[str] | None:
+    strings: set[str] | None = {""}
+    for op, av in items:
+        exact = _exact_item(op, av)
+        strings = None if exact is None else _join(strings, exact)
+        if strings is None:
+            return None
+    return strings
+
+
+def _union(parts: Iterable[set[str] | None]) -> set[str] | None:
+    union: set[str] = set()
+    for part in parts:
+        if part is None:
+            return None
+        union |= part
+    return union if len(union) <= _MAX_STRINGS else None
+
+
+# -- token patterns ---------------------------------------------------------------------------------
+
+# Attributes the Matcher compares as string ids and Doc.to_array reads for every token in one call.
+_ANCHOR_ATTRS = {
+    "ORTH": ORTH, "TEXT": ORTH, "LOWER": LOWER, "NORM": NORM, "LEMMA": LEMMA,
+    "TAG": TAG, "POS": POS, "DEP": DEP, "ENT_TYPE": ENT_TYPE,
+}
+# Attributes whose string is a piece of the draft, so a REGEX test on them needs its literals there.
+_TEXT_ATTRS = {"ORTH", "TEXT", "LOWER"}
+_COUNT_OP = re.compile(r"\{(\d*)(?:,\d*)?\}")
+
+# (attribute id, string ids): a Doc can match only if one of its tokens has one of these values; or
+# (None, literals): only if its folded text holds one of these strings.
+Requirement = tuple[int, frozenset[int]] | tuple[None, frozenset[str]]
+
+
+def pattern_requirements(pattern: list[dict[str, Any]], strings: StringStore) -> list[Requirement]:
+    """What a token pattern needs from a Doc: for each token it cannot skip, each exact or IN test on a
+    string attribute and each REGEX test on the token's text. Other tests give no requirement."""
+    requirements: list[Requirement] = []
+    for spec in pattern:
+        spec = {key.upper() if isinstance(key, str) else key: value for key, value in spec.items()}
+        if not _token_required(spec.get("OP")):
+            continue
+        for key, value in spec.items():
+            attr = _ANCHOR_ATTRS.get(key) if isinstance(key, str) else None
+            accepted = _accepted_values(value)
+            if attr is not None and accepted is not None:
+                requirements.append((attr, frozenset(strings.add(v) for v in accepted)))
+            elif key in _TEXT_ATTRS and isinstance(value, dict) and isinstance(value.get("REGEX"), str):
+                literals = required_literals(re.compile(value["REGEX"]))  # spaCy compiles it without flags
+                if literals is not None:
+                    requirements.append((None, literals))
+    return requirements
+
+
+def _token_required(op: Any) -> bool:
+    """Whether a token with this OP must occur in every match ("!" is a negation, "?" and "*" optional)."""
+    if op is None or op == "+":
+        return True
+    counted = _COUNT_OP.fullmatch(op) if isinstance(op, str) else None
+    return bool(counted and counted.group(1) and int(counted.group(1)) >= 1)
+
+
+def _accepted_values(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and isinstance(value.get("IN"), list) and all(isinstance(v, str) for v in value["IN"]):
+        return value["IN"]
+    return None
+
+
+class AnchoredMatcher:
+    """A spaCy Matcher split by key, where each key's patterns run only on Docs holding their requirements.
+
+    Same matches as one Matcher with the same keys and options (greedy filtering is per key either way);
+    they come back grouped by key, in the order keys were added.
+    """
+
+    def __init__(self, vocab: Vocab, validate: bool = False):
+        self.vocab = vocab
+        self.validate = validate
+        # One (Matcher, requirements of each of its patterns) per key.
+        self._keys: list[tuple[Matcher, list[list[Requirement]]]] = []
+        self._attrs: list[int] = []
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, key: str, patterns: list[list[dict[str, Any]]], **options: Any) -> None:
+        """As Matcher.add; spaCy's errors about a bad pattern come through unchanged."""
+        matcher = Matcher(self.vocab, validate=self.validate)
+        matcher.add(key, patterns, **options)
+        alternatives = [pattern_requirements(pattern, self.vocab.strings) for pattern in patterns]
+        self._keys.append((matcher, alternatives))
+        for requirements in alternatives:
+            self._attrs.extend(attr for attr, _ in requirements if attr is not None and attr not in self._attrs)
+
+    def __call__(self, doc: Doc, folded: str | None = None, **options: Any) -> list[tuple[int, int, int]]:
+        """Matches as Matcher(doc, **options) gives them; `folded` is `fold(draft)` if the caller has it."""
+        present = doc_values(doc, self._attrs)
+        texts = [folded] if folded is not None else []  # else made on first need (Doc.text is rebuilt per access)
+
+        def met(attr: int | None, wanted: frozenset) -> bool:
+            if attr is not None:
+                return not wanted.isdisjoint(present[attr])
+            if not texts:
+                texts.append(fold(doc.text))
+            return literal_check(wanted, texts[0])
+
+        matches: list[tuple[int, int, int]] = []
+        for matcher, alternatives in self._keys:
+            if any(all(met(attr, wanted) for attr, wanted in needs) for needs in alternatives):
+                matches.extend(matcher(doc, **options))
+        return matches
+
+
+def doc_values(doc: Doc, attrs: list[int]) -> dict[int, set[int]]:
+    """The set of values each attribute takes in `doc`, read with one `to_array` (no Token objects)."""
+    if not attrs:
+        return {}
+    array = doc.to_array(attrs).reshape(len(doc), len(attrs))
+    return {attr: set(array[:, column].tolist()) for column, attr in enumerate(attrs)}
