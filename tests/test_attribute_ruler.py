@@ -67,3 +67,14 @@ def test_same_matches_in_the_same_order(pipelines):
                 break
             doc = component(doc)
         assert ours.match(doc) == theirs.match(doc)
+
+
+def test_remembered_token_values_stay_bounded_and_change_nothing(pipelines, monkeypatch):
+    stock, indexed = pipelines
+    monkeypatch.setattr("checker.attribute_ruler._SEEN_LIMIT", 25)
+    ruler = indexed.get_pipe("attribute_ruler")
+    indexed("warm up")
+    ruler._index.seen.clear()  # earlier tests filled it under the real limit
+    for text in mixed_texts(30, seed=11):
+        assert annotations(indexed(text)) == annotations(stock(text))
+        assert len(ruler._index.seen) <= 25
