@@ -1,4 +1,5 @@
-"""The indexed attribute ruler must annotate every token exactly as spaCy's own attribute ruler does."""
+"""The components postcheck swaps into the pipeline (the indexed attribute ruler and the memo lemmatizer)
+must annotate every token exactly as spaCy's own components do."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 import spacy
 
 from checker.attribute_ruler import IndexedAttributeRuler
+from checker.lemmatizer import MemoLemmatizer
 from checker.model import load_pipeline, resolve_model_name
 
 # Written for this test: contractions, slang the English rules special-case, auxiliaries, expletives,
@@ -25,6 +27,8 @@ PIECES = (
     "Dr. Ama Mensah-Boateng presented at Grand Rounds in St. Louis on Friday.",
     "   ",
     "Call 555-201-7788 or email ward.team@example.org :)",
+    # one word, several lemmas by part of speech and form: "saw"/"see", "leaves"/"leaf", "better"/"well"
+    "I saw the saw. She leaves; the leaves fell. He feels better, she's better, they are best at meetings.",
 )
 
 
@@ -42,9 +46,10 @@ def pipelines():
     return spacy.load(resolve_model_name()), load_pipeline()
 
 
-def test_the_loaded_pipeline_uses_the_indexed_ruler(pipelines):
+def test_the_loaded_pipeline_uses_the_fast_components(pipelines):
     stock, indexed = pipelines
     assert isinstance(indexed.get_pipe("attribute_ruler"), IndexedAttributeRuler)
+    assert isinstance(indexed.get_pipe("lemmatizer"), MemoLemmatizer)
     assert indexed.pipe_names == stock.pipe_names
 
 
@@ -78,3 +83,13 @@ def test_remembered_token_values_stay_bounded_and_change_nothing(pipelines, monk
     for text in mixed_texts(30, seed=11):
         assert annotations(indexed(text)) == annotations(stock(text))
         assert len(ruler._index.seen) <= 25
+
+
+def test_remembered_lemmas_stay_bounded_and_change_nothing(pipelines, monkeypatch):
+    stock, indexed = pipelines
+    monkeypatch.setattr("checker.lemmatizer._SEEN_LIMIT", 25)
+    lemmatizer = indexed.get_pipe("lemmatizer")
+    lemmatizer.seen.clear()  # earlier tests filled it under the real limit
+    for text in mixed_texts(30, seed=12):
+        assert annotations(indexed(text)) == annotations(stock(text))
+        assert len(lemmatizer.seen) <= 25

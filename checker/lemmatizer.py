@@ -1,0 +1,62 @@
+"""spaCy's lemmatizer with the same output, computed once per kind of token instead of once per token.
+
+spaCy's rule lemmatizer sets each token's lemma from a Python call per token, and its lemma depends only
+on the word, its part of speech and its morphology (spaCy caches rule lemmas under that same key). This
+component reads those values for the whole Doc with one `to_array`, asks the pipeline's own lemmatizer
+only about combinations it has not seen, and writes every lemma back with one `from_array`. Tokens that
+already have a lemma (the attribute ruler sets a few) keep it, as spaCy's does without `overwrite`.
+"""
+
+from __future__ import annotations
+
+from spacy.attrs import LEMMA, MORPH, ORTH, POS
+from spacy.language import Language
+from spacy.pipeline import Lemmatizer
+from spacy.tokens import Doc
+
+FACTORY = "postcheck_memo_lemmatizer"
+# Distinct (word, part of speech, morphology) combinations remembered; emptied when full.
+_SEEN_LIMIT = 20_000
+
+
+class MemoLemmatizer:
+    """Sets the lemmas the wrapped lemmatizer would set, asking it once per (word, POS, morphology)."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.lemmatizer: Lemmatizer | None = None  # the pipeline's own, set by `memoize_lemmatizer`
+        self.seen: dict[tuple[int, int, int], int] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        lemmatizer = self.lemmatizer
+        if lemmatizer is None:
+            raise RuntimeError("MemoLemmatizer has no lemmatizer to wrap; add it with memoize_lemmatizer()")
+        strings = doc.vocab.strings
+        values = doc.to_array([ORTH, POS, MORPH, LEMMA])
+        lemmas = values[:, 3:4].copy()
+        for i, (orth, pos, morph, lemma) in enumerate(values.tolist()):
+            if lemma and not lemmatizer.overwrite:
+                continue
+            key = (orth, pos, morph)
+            found = self.seen.get(key)
+            if found is None:
+                found = strings.add(lemmatizer.lemmatize(doc[i])[0])
+                if len(self.seen) >= _SEEN_LIMIT:
+                    self.seen.clear()
+                self.seen[key] = found
+            lemmas[i, 0] = found
+        doc.from_array([LEMMA], lemmas)
+        return doc
+
+
+@Language.factory(FACTORY)
+def make_memo_lemmatizer(nlp: Language, name: str) -> MemoLemmatizer:
+    return MemoLemmatizer(name)
+
+
+def memoize_lemmatizer(nlp: Language, name: str = "lemmatizer") -> None:
+    """Put a MemoLemmatizer in the pipeline's lemmatizer's place, under the same name, wrapping it."""
+    if name not in nlp.pipe_names or not isinstance(nlp.get_pipe(name), Lemmatizer):
+        return
+    original = nlp.get_pipe(name)
+    nlp.replace_pipe(name, FACTORY).lemmatizer = original
