@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
-from checker.prefilter import AnchoredMatcher, fold, literal_check, required_literals
+from checker.prefilter import AnchoredMatcher, Literals, fold, literal_check, required_literals
 from checker.rules import Rule, RuleSet, lexicon_ref
 
 _LEXICON_KEY = "lexicon:"
@@ -35,7 +35,7 @@ class CompiledRules:
     phrase_exact: PhraseMatcher
     tokens: AnchoredMatcher
     # Each regex with the literals one of which it needs (checker/prefilter.py), to skip drafts without them.
-    regexes: list[tuple[Rule, re.Pattern[str], frozenset[str] | None]]
+    regexes: list[tuple[Rule, re.Pattern[str], Literals | None]]
 
     def find(self, doc: Doc, text: str) -> list[Candidate]:
         """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
@@ -72,7 +72,7 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
     phrase_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
     phrase_exact = PhraseMatcher(nlp.vocab, attr="ORTH")
     tokens = AnchoredMatcher(nlp.vocab)
-    regexes: list[tuple[Rule, re.Pattern[str], frozenset[str] | None]] = []
+    regexes: list[tuple[Rule, re.Pattern[str], Literals | None]] = []
 
     # Tokenizer only: phrases must tokenize as drafts do, but need no tagging or parsing.
     def as_docs(words):

@@ -26,8 +26,40 @@ from spacy.vocab import Vocab
 # Under IGNORECASE, `re` lets these four non-ASCII letters match ASCII ones (the `re` docs list them);
 # folding them first keeps a required ASCII literal findable in `fold(text)` whenever the regex matches.
 _FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
-# A finite set of literal strings larger than this is not worth testing one by one.
-_MAX_STRINGS = 64
+# Literal sets are built up to this many strings (a list of web domains is hundreds)...
+_MAX_STRINGS = 4096
+# ...and tested one string at a time up to this many; a larger set is used only when its strings start
+# with one or two characters (".com", ".org", ...), so only the places those characters occur are tried.
+_FEW = 64
+# A literal this long is rare enough in a draft that a longer one would not skip more often.
+_RARE_ENOUGH = 4
+
+
+class Literals(frozenset):
+    """Lower-case ASCII strings one of which a matching text must hold (in `fold(text)`)."""
+
+    def __init__(self, strings: Iterable[str]):
+        super().__init__()
+        firsts = {string[0] for string in self}
+        # first character -> the lengths of the strings that start with it, for large sets
+        self.by_first: dict[str, list[int]] | None = None
+        if len(self) > _FEW:
+            self.by_first = {first: sorted({len(s) for s in self if s[0] == first}) for first in firsts}
+
+    @property
+    def usable(self) -> bool:
+        return self.by_first is None or len(self.by_first) <= 2
+
+    def found_in(self, folded: str) -> bool:
+        if self.by_first is None:
+            return any(string in folded for string in self)
+        for first, lengths in self.by_first.items():
+            at = folded.find(first)
+            while at != -1:
+                if any(folded[at:at + length] in self for length in lengths):
+                    return True
+                at = folded.find(first, at + 1)
+        return False
 
 
 def fold(text: str) -> str:
@@ -35,7 +67,7 @@ def fold(text: str) -> str:
     return text.translate(_FOLD).lower()
 
 
-def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
+def required_literals(pattern: re.Pattern[str]) -> Literals | None:
     """Lower-case ASCII strings, one of which occurs in `fold(text)` whenever `pattern` matches `text`.
 
     None when the pattern requires no literal text (or cannot be read), meaning: always run it. Only
@@ -43,18 +75,14 @@ def required_literals(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """
     try:
         parsed = sre_parse.parse(pattern.pattern, pattern.flags)
-        found = _required(list(parsed))
+        return _required(list(parsed))
     except Exception:  # a parser detail this reading does not know: run the regex, as without a filter
         return None
-    if not found or "" in found:
-        return None
-    # "lm" makes "lmf" redundant: a text holding "lmf" holds "lm".
-    return frozenset(s for s in found if not any(t != s and t in s for t in found))
 
 
-def literal_check(literals: frozenset[str] | None, folded: str) -> bool:
+def literal_check(literals: Literals | None, folded: str) -> bool:
     """Whether a regex with these required literals could match the text `folded` was made from."""
-    return literals is None or any(literal in folded for literal in literals)
+    return literals is None or literals.found_in(folded)
 
 
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)
@@ -82,10 +110,8 @@ def _required(items: list) -> set[str] | None:
             continue
         exact = _exact_item(op, av)
         if exact is not None:
-            joined = _join(run, exact)
-            if joined is None:
-                candidates.append(run)
-            run = joined or exact
+            candidates.append(run)  # a shorter stretch with fewer strings may be the cheaper test
+            run = _join(run, exact) or exact
             continue
         body = _exact(list(av[2])) if op in _REPEATS and av[0] >= 1 else None
         if body is not None:
@@ -99,9 +125,19 @@ def _required(items: list) -> set[str] | None:
         if inner:
             candidates.append(inner)
     candidates.append(run)
-    useful = [c for c in candidates if c and "" not in c]
-    # Longer strings are rarer; among equally long ones, fewer strings to look for.
-    return max(useful, key=lambda c: (min(map(len, c)), -len(c)), default=None)
+    useful = [literals for literals in map(_literals, candidates) if literals is not None]
+    # Longer strings are rarer, up to a point ("mayor" is as rare as "mayor "); then fewer strings to test;
+    # then the longer after all.
+    return max(useful, key=lambda c: (min(_RARE_ENOUGH, *map(len, c)), -len(c), min(map(len, c))), default=None)
+
+
+def _literals(strings: set[str] | None) -> Literals | None:
+    """The set as Literals if it requires something and can be tested cheaply; "lm" makes "lmf" redundant."""
+    if not strings or "" in strings:
+        return None
+    literals = Literals(s for s in strings if not any(t != s and t in s for t in strings)) if len(strings) <= _FEW \
+        else Literals(strings)
+    return literals if literals.usable else None
 
 
 def _join(left: set[str], right: set[str]) -> set[str] | None:
@@ -176,8 +212,8 @@ _TEXT_ATTRS = {"ORTH", "TEXT", "LOWER"}
 _COUNT_OP = re.compile(r"\{(\d*)(?:,\d*)?\}")
 
 # (attribute id, string ids): a Doc can match only if one of its tokens has one of these values; or
-# (None, literals): only if its folded text holds one of these strings.
-Requirement = tuple[int, frozenset[int]] | tuple[None, frozenset[str]]
+# (None, Literals): only if its folded text holds one of these strings.
+Requirement = tuple[int, frozenset[int]] | tuple[None, Literals]
 
 
 def pattern_requirements(pattern: list[dict[str, Any]], strings: StringStore) -> list[Requirement]:

@@ -1,22 +1,26 @@
 """Presidio's AnalyzerEngine, fed the pipeline's own parse, with a recognizer set trimmed for clinicians.
 
-Four traps of plain Presidio are closed here:
+Four traps and one cost of plain Presidio are dealt with here:
 - it downloads a spaCy model when the configured one is missing: this engine is handed the pipeline
   postcheck already loaded, so it never resolves or fetches a model itself;
 - its e-mail recognizer validates domains with tldextract, whose default extractor fetches the public
   suffix list over the network: ours uses the snapshot bundled with tldextract and never connects;
 - it would parse the text a second time: `analyze(doc)` builds NlpArtifacts from the existing Doc;
 - its context enhancer walks the whole draft for every match, so a long draft costs its length squared:
-  `LinearContextEnhancer` gives the same scores in linear time.
+  `LinearContextEnhancer` gives the same scores in linear time;
+- its pattern recognizers scan every draft with every regex (the URL ones list every web domain): here
+  they return at once when the draft lacks the literals each regex needs (checker/prefilter.py), and the
+  phone recognizer when the draft has no digit. Results are the same; only the time changes.
 """
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from typing import Iterable
 
 import tldextract
-from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import AnalyzerEngine, PatternRecognizer, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from presidio_analyzer.predefined_recognizers import (
@@ -29,6 +33,8 @@ from presidio_analyzer.predefined_recognizers import (
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from checker.prefilter import fold, literal_check, required_literals
+
 LANGUAGE = "en"
 # Only what a US clinician's post can carry; credit cards, IBANs, crypto wallets and the like are not.
 TRIMMED_ENTITIES = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "URL", "US_SSN")
@@ -37,11 +43,55 @@ TRIMMED_ENTITIES = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "URL"
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
 
 
-class OfflineEmailRecognizer(EmailRecognizer):
+# The flags of Presidio's `regex` patterns that Python's `re` reads the same way.
+_RE_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+_DIGIT = re.compile(r"\d")
+
+
+class Prefiltered(PatternRecognizer):
+    """A pattern recognizer that skips drafts holding none of the literals its regexes need."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        flags = int(self.global_regex_flags) & _RE_FLAGS
+        self.required = [_regex_literals(pattern.regex, flags) for pattern in self.patterns]
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None, regex_flags=None) -> list[RecognizerResult]:
+        if regex_flags is None:  # other flags could read the patterns differently
+            folded = fold(text)
+            if not any(literal_check(literals, folded) for literals in self.required):
+                return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+
+
+def _regex_literals(source: str, flags: int):
+    """Required literals of a Presidio pattern; None (always run it) if Python's `re` cannot read it."""
+    try:
+        return required_literals(re.compile(source, flags))
+    except re.error:
+        return None
+
+
+class OfflineEmailRecognizer(Prefiltered, EmailRecognizer):
     """Presidio's e-mail recognizer with its domain check answered from the bundled suffix snapshot."""
 
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text).fqdn != ""
+
+
+class PrefilteredUrlRecognizer(Prefiltered, UrlRecognizer):
+    """Presidio's URL recognizer, skipping drafts with no "http" and no dot before a web domain."""
+
+
+class PrefilteredSsnRecognizer(Prefiltered, UsSsnRecognizer):
+    """Presidio's US SSN recognizer, skipping drafts its patterns cannot match."""
+
+
+class DigitGatedPhoneRecognizer(PhoneRecognizer):
+    """Presidio's phone recognizer, skipping drafts without a single digit (no phone number has none)."""
+
+    def analyze(self, text: str, entities: list[str], nlp_artifacts=None) -> list[RecognizerResult]:
+        return super().analyze(text, entities, nlp_artifacts) if _DIGIT.search(text) else []
 
 
 class LinearContextEnhancer(LemmaContextAwareEnhancer):
@@ -98,9 +148,9 @@ def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine,
             OfflineEmailRecognizer(),
             # US national formats, plus any number written with its +country code; each extra region
             # is another full pass of libphonenumber's matcher (8 regions cost 5x one).
-            PhoneRecognizer(supported_regions=("US",)),
-            UrlRecognizer(),
-            UsSsnRecognizer(),
+            DigitGatedPhoneRecognizer(supported_regions=("US",)),
+            PrefilteredUrlRecognizer(),
+            PrefilteredSsnRecognizer(),
         ):
             registry.add_recognizer(recognizer)
     else:

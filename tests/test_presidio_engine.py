@@ -1,4 +1,5 @@
-"""The linear context enhancer must give exactly the scores of Presidio's own enhancer."""
+"""The linear context enhancer must give exactly the scores of Presidio's own enhancer, and the
+prefiltered recognizers exactly the results of Presidio's own."""
 
 from __future__ import annotations
 
@@ -6,8 +7,17 @@ import random
 
 from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UrlRecognizer, UsSsnRecognizer
 
-from checker.presidio_engine import LinearContextEnhancer, analyze_doc, build_analyzer
+from checker.presidio_engine import (
+    DigitGatedPhoneRecognizer,
+    LinearContextEnhancer,
+    Prefiltered,
+    PrefilteredSsnRecognizer,
+    PrefilteredUrlRecognizer,
+    analyze_doc,
+    build_analyzer,
+)
 
 PIECES = (
     "Call me at 555-301-2290 if the pager fails.",
@@ -19,6 +29,13 @@ PIECES = (
     "Dr. Okonkwo from Fairhaven presented the audit.",
     "Grand rounds moved to Thursday.",
     "Try 617-772-0143, phone of the night desk.",  # a context word just after the match must not count
+    "Her fundraiser is on gofundme.com/f/help-for-the-family, please share.",
+    "The unit's page, 'www.stmarysnicu.org', has the photos.",
+    "Link: \"http://Example.COM/a?b=1\" in quotes.",
+    "Find us at WWW.SHOUTY.NET today.",
+    "Nine digits 078051120 and 078-051120 and 07805-1120 and 078 05 1120.",
+    "Nothing to find here, only words and a full stop.",
+    "Dots. Everywhere... Even e.g. and i.e. and v2.3 and 3.5mg.",
 )
 
 
@@ -49,7 +66,7 @@ def test_linear_enhancer_scores_match_presidios_own(checker):
 
 def test_artifacts_without_the_index_fall_back_to_presidio(checker):
     analyzer, engine = build_analyzer(checker.nlp)
-    text = long_draft(12, seed=2)
+    text = long_draft(12, seed=2) + "  " + PIECES[0]
     plain = engine.process_text(text, "en")  # Presidio's own artifacts: no index attached
     stock = LemmaContextAwareEnhancer()
     enhancer = analyzer.context_aware_enhancer
@@ -57,3 +74,26 @@ def test_artifacts_without_the_index_fall_back_to_presidio(checker):
         word = text[start:start + 3]
         assert sorted(enhancer._extract_surrounding_words(plain, word, start)) == \
             sorted(stock._extract_surrounding_words(plain, word, start))
+
+
+def test_prefiltered_recognizers_find_what_presidios_own_find(checker):
+    ours_and_theirs = [
+        (PrefilteredUrlRecognizer(), UrlRecognizer()),
+        (PrefilteredSsnRecognizer(), UsSsnRecognizer()),
+        (DigitGatedPhoneRecognizer(supported_regions=("US",)), PhoneRecognizer(supported_regions=("US",))),
+    ]
+    found = 0
+    for text in (*PIECES, long_draft(40, seed=5)):
+        for ours, theirs in ours_and_theirs:
+            expected = as_tuples(theirs.analyze(text, theirs.supported_entities))
+            assert as_tuples(ours.analyze(text, ours.supported_entities)) == expected, (type(ours).__name__, text)
+            found += len(expected)
+    assert found >= 10
+
+
+def test_url_patterns_are_prefiltered():
+    """Each URL regex needs "http" or a dot before a known domain, so drafts without either skip them."""
+    recognizer = PrefilteredUrlRecognizer()
+    assert isinstance(recognizer, Prefiltered)
+    assert all(literals is not None for literals in recognizer.required)
+    assert recognizer.analyze("Dots. Everywhere... and 3.5mg of it.", ["URL"]) == []
