@@ -116,12 +116,17 @@ class SentimentDetector:
         self.rules: list[Rule] = [rule for rule in ruleset.rules if rule.sentiment]
         self.analyzer = analyzer or build_analyzer(ruleset)
         self.experiencer_words = ruleset.lexicon("sentiment_experiencer_words")
+        self.target_lexicons = sorted({lexicon for rule in self.rules for lexicon in rule.sentiment.targets})
 
     def __call__(self, doc: Doc, ctx: DraftContext) -> list[Candidate]:
         if not self.rules or not len(doc):
             return []
+        # A clause is only judged when it names a target, so a sentence without one is not cut up.
+        targets = frozenset().union(*(ctx.lexicon_tokens(lexicon) for lexicon in self.target_lexicons))
         found: list[Candidate] = []
         for sentence in doc.sents:
+            if targets.isdisjoint(range(sentence.start, sentence.end)):
+                continue
             for clause in clauses(sentence):
                 found.extend(self._judge(clause, ctx))
         return found
