@@ -10,6 +10,7 @@ pattern is skipped only when it provably cannot match, so results never change; 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from itertools import product
 from re import _constants as sre  # the parser behind `re`; stable since 3.11, and any surprise means "no filter"
 from re import _parser as sre_parse
@@ -253,29 +254,28 @@ def _accepted_values(value: Any) -> list[str] | None:
 
 
 class AnchoredMatcher:
-    """A spaCy Matcher split by key, where each key's patterns run only on Docs holding their requirements.
+    """A spaCy Matcher split by key, where only the patterns a Doc can match are run.
 
-    Same matches as one Matcher with the same keys and options (greedy filtering is per key either way);
-    they come back grouped by key, in the order keys were added.
+    Same matches as one Matcher with the same keys and options: patterns that cannot match add nothing,
+    and greedy filtering is per key either way. Matches come back grouped by key, in the order keys were
+    added. Each key keeps one Matcher per set of patterns that has been possible in some Doc.
     """
 
     def __init__(self, vocab: Vocab, validate: bool = False):
         self.vocab = vocab
         self.validate = validate
-        # One (Matcher, requirements of each of its patterns) per key.
-        self._keys: list[tuple[Matcher, list[list[Requirement]]]] = []
+        self._keys: list[_Key] = []
         self._attrs: list[int] = []
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]], **options: Any) -> None:
-        """As Matcher.add; spaCy's errors about a bad pattern come through unchanged."""
-        matcher = Matcher(self.vocab, validate=self.validate)
-        matcher.add(key, patterns, **options)
-        alternatives = [pattern_requirements(pattern, self.vocab.strings) for pattern in patterns]
-        self._keys.append((matcher, alternatives))
-        for requirements in alternatives:
+        """As Matcher.add; spaCy's errors about a bad pattern come through unchanged, at once."""
+        entry = _Key(key, patterns, options, [pattern_requirements(p, self.vocab.strings) for p in patterns])
+        entry.matcher(tuple(range(len(patterns))), self.vocab, self.validate)
+        self._keys.append(entry)
+        for requirements in entry.needs:
             self._attrs.extend(attr for attr, _ in requirements if attr is not None and attr not in self._attrs)
 
     def __call__(self, doc: Doc, folded: str | None = None, **options: Any) -> list[tuple[int, int, int]]:
@@ -291,10 +291,30 @@ class AnchoredMatcher:
             return literal_check(wanted, texts[0])
 
         matches: list[tuple[int, int, int]] = []
-        for matcher, alternatives in self._keys:
-            if any(all(met(attr, wanted) for attr, wanted in needs) for needs in alternatives):
-                matches.extend(matcher(doc, **options))
+        for entry in self._keys:
+            possible = tuple(i for i, needs in enumerate(entry.needs) if all(met(attr, wanted) for attr, wanted in needs))
+            if possible:
+                matches.extend(entry.matcher(possible, self.vocab, self.validate)(doc, **options))
         return matches
+
+
+@dataclass
+class _Key:
+    """One key's patterns, what each needs, and a Matcher for each set of them that was possible."""
+
+    key: str
+    patterns: list[list[dict[str, Any]]]
+    options: dict[str, Any]
+    needs: list[list[Requirement]]
+    matchers: dict[tuple[int, ...], Matcher] = field(default_factory=dict)
+
+    def matcher(self, chosen: tuple[int, ...], vocab: Vocab, validate: bool) -> Matcher:
+        found = self.matchers.get(chosen)
+        if found is None:
+            found = Matcher(vocab, validate=validate)
+            found.add(self.key, [self.patterns[i] for i in chosen], **self.options)
+            self.matchers[chosen] = found
+        return found
 
 
 def doc_values(doc: Doc, attrs: list[int]) -> dict[int, set[int]]:
