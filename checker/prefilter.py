@@ -266,33 +266,42 @@ class AnchoredMatcher:
         self.validate = validate
         self._keys: list[_Key] = []
         self._attrs: list[int] = []
+        # Every distinct requirement, checked once per Doc; a pattern's needs are a bit mask over them.
+        self._requirements: dict[Requirement, int] = {}
 
     def __len__(self) -> int:
         return len(self._keys)
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]], **options: Any) -> None:
         """As Matcher.add; spaCy's errors about a bad pattern come through unchanged, at once."""
-        entry = _Key(key, patterns, options, [pattern_requirements(p, self.vocab.strings) for p in patterns])
+        masks = []
+        for pattern in patterns:
+            mask = 0
+            for attr, wanted in pattern_requirements(pattern, self.vocab.strings):
+                mask |= 1 << self._requirements.setdefault((attr, wanted), len(self._requirements))
+                if attr is not None and attr not in self._attrs:
+                    self._attrs.append(attr)
+            masks.append(mask)
+        entry = _Key(key, patterns, options, masks)
         entry.matcher(tuple(range(len(patterns))), self.vocab, self.validate)
         self._keys.append(entry)
-        for requirements in entry.needs:
-            self._attrs.extend(attr for attr, _ in requirements if attr is not None and attr not in self._attrs)
 
     def __call__(self, doc: Doc, folded: str | None = None, **options: Any) -> list[tuple[int, int, int]]:
         """Matches as Matcher(doc, **options) gives them; `folded` is `fold(draft)` if the caller has it."""
         present = doc_values(doc, self._attrs)
-        texts = [folded] if folded is not None else []  # else made on first need (Doc.text is rebuilt per access)
-
-        def met(attr: int | None, wanted: frozenset) -> bool:
-            if attr is not None:
-                return not wanted.isdisjoint(present[attr])
-            if not texts:
-                texts.append(fold(doc.text))
-            return literal_check(wanted, texts[0])
-
+        met = 0
+        for (attr, wanted), bit in self._requirements.items():
+            if attr is None:
+                if folded is None:  # made on first need: Doc.text is rebuilt from the tokens per access
+                    folded = fold(doc.text)
+                if literal_check(wanted, folded):
+                    met |= 1 << bit
+            elif not wanted.isdisjoint(present[attr]):
+                met |= 1 << bit
+        unmet = ~met
         matches: list[tuple[int, int, int]] = []
         for entry in self._keys:
-            possible = tuple(i for i, needs in enumerate(entry.needs) if all(met(attr, wanted) for attr, wanted in needs))
+            possible = tuple(i for i, needs in enumerate(entry.needs) if not needs & unmet)
             if possible:
                 matches.extend(entry.matcher(possible, self.vocab, self.validate)(doc, **options))
         return matches
@@ -300,12 +309,13 @@ class AnchoredMatcher:
 
 @dataclass
 class _Key:
-    """One key's patterns, what each needs, and a Matcher for each set of them that was possible."""
+    """One key's patterns, what each needs (a mask of requirements), and a Matcher for each set of them
+    that was possible."""
 
     key: str
     patterns: list[list[dict[str, Any]]]
     options: dict[str, Any]
-    needs: list[list[Requirement]]
+    needs: list[int]
     matchers: dict[tuple[int, ...], Matcher] = field(default_factory=dict)
 
     def matcher(self, chosen: tuple[int, ...], vocab: Vocab, validate: bool) -> Matcher:
