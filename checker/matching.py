@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
-from checker.prefilter import AnchoredMatcher, Literals, fold, literal_check, required_literals
+from checker.prefilter import AnchoredMatcher, LiteralIndex, Literals, fold, literal_check, required_literals
 from checker.rules import Rule, RuleSet, lexicon_ref
 
 _LEXICON_KEY = "lexicon:"
@@ -36,6 +36,7 @@ class CompiledRules:
     tokens: AnchoredMatcher
     # Each regex with the literals one of which it needs (checker/prefilter.py), to skip drafts without them.
     regexes: list[tuple[Rule, re.Pattern[str], Literals | None]]
+    literals: LiteralIndex
 
     def find(self, doc: Doc, text: str) -> list[Candidate]:
         """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
@@ -48,8 +49,9 @@ class CompiledRules:
             if key in by_id:
                 span = doc[start:end]
                 found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
+        present = self.literals.present(folded)
         for rule, pattern, literals in self.regexes:
-            if not literal_check(literals, folded):
+            if not literal_check(literals, folded, present):
                 continue
             for match in pattern.finditer(text):
                 candidate = _snap(doc, rule, match.start(), match.end())
@@ -106,7 +108,8 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
         for pattern in rule.regex:
             compiled = re.compile(pattern, flags)
             regexes.append((rule, compiled, required_literals(compiled)))
-    return CompiledRules(ruleset, phrase_lower, phrase_exact, tokens, regexes)
+    literals = LiteralIndex(required for _, _, required in regexes)
+    return CompiledRules(ruleset, phrase_lower, phrase_exact, tokens, regexes, literals)
 
 
 def _expand_lexicons(rule: Rule, pattern, ruleset: RuleSet) -> list[dict]:

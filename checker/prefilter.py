@@ -81,9 +81,59 @@ def required_literals(pattern: re.Pattern[str]) -> Literals | None:
         return None
 
 
-def literal_check(literals: Literals | None, folded: str) -> bool:
-    """Whether a regex with these required literals could match the text `folded` was made from."""
-    return literals is None or literals.found_in(folded)
+def literal_check(literals: Literals | None, folded: str, present: set[str] | None = None) -> bool:
+    """Whether a regex with these required literals could match the text `folded` was made from.
+
+    `present` is what a LiteralIndex holding these literals found in `folded`, if the caller has it.
+    """
+    if literals is None:
+        return True
+    if present is None or literals.by_first is not None:
+        return literals.found_in(folded)
+    return not literals.isdisjoint(present)
+
+
+class LiteralIndex:
+    """Which strings of many literal sets occur in a text, found in one pass of one regex.
+
+    Testing ninety regexes' literals one substring search at a time costs more than some of the regexes.
+    A lookahead over a trie of all the strings reports, at every place in the text, the longest string
+    starting there; the shorter ones starting there are its prefixes, so those are added from a table.
+    Large sets (`Literals.by_first`) keep their own test.
+    """
+
+    def __init__(self, sets: Iterable[Literals | None]):
+        strings = {s for literals in sets if literals is not None and literals.by_first is None for s in literals}
+        self.singles = frozenset(s for s in strings if len(s) == 1)
+        longer = {s for s in strings if len(s) > 1}
+        self.pattern = re.compile(f"(?=({_trie_pattern(longer)}))") if longer else None
+        self.prefixes = {s: frozenset(s[:n] for n in range(2, len(s) + 1) if s[:n] in longer) for s in longer}
+
+    def present(self, folded: str) -> set[str]:
+        found = set(self.singles.intersection(folded))
+        if self.pattern is not None:
+            for match in self.pattern.finditer(folded):
+                found |= self.prefixes[match.group(1)]
+        return found
+
+
+def _trie_pattern(strings: Iterable[str]) -> str:
+    """A regex matching the longest of `strings` that starts where it is tried (a greedy trie)."""
+    trie: dict = {}
+    for string in strings:
+        node = trie
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a string ends here
+
+    def branches(node: dict) -> str:
+        options = [re.escape(char) + branches(child) for char, child in sorted(node.items()) if char]
+        if not options:
+            return ""
+        body = options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+        return f"(?:{body})?" if "" in node else body  # longer strings first, else end here
+
+    return branches(trie)
 
 
 _REPEATS = (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT)

@@ -10,7 +10,15 @@ from spacy.attrs import LOWER
 from spacy.matcher import Matcher
 
 from checker.matching import _expand_lexicons
-from checker.prefilter import AnchoredMatcher, fold, literal_check, pattern_requirements, required_literals
+from checker.prefilter import (
+    AnchoredMatcher,
+    LiteralIndex,
+    Literals,
+    fold,
+    literal_check,
+    pattern_requirements,
+    required_literals,
+)
 from checker.rules import load_rules
 
 RULESET = load_rules()
@@ -54,6 +62,22 @@ def test_no_builtin_regex_is_skipped_on_a_text_it_matches():
                     checked += 1
                     assert literal_check(literals, fold(text)), (rule.id, source)
     assert checked > 100  # the examples really exercise the regexes
+
+
+def test_literal_index_finds_every_string_that_occurs():
+    sets = [Literals({"he", "hel", "help", "elp", "lp", "s"}), Literals({"x", "pers", "ers"}), None]
+    index = LiteralIndex(sets)
+    assert index.present("helpers") == {"he", "hel", "help", "elp", "lp", "s", "pers", "ers"}
+    assert index.present("the elk") == {"he"}
+    builtin = [required_literals(re.compile(source, re.IGNORECASE)) for rule in RULESET.rules for source in rule.regex]
+    index = LiteralIndex(builtin)
+    strings = {s for literals in builtin if literals is not None and literals.by_first is None for s in literals}
+    for text in TEXTS:
+        folded = fold(text)
+        present = index.present(folded)
+        assert present == {s for s in strings if s in folded}, text
+        for literals in builtin:
+            assert literal_check(literals, folded, present) == literal_check(literals, folded)
 
 
 def test_most_builtin_regexes_have_literals():
