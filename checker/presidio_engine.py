@@ -30,6 +30,7 @@ from presidio_analyzer.predefined_recognizers import (
     UrlRecognizer,
     UsSsnRecognizer,
 )
+from spacy.attrs import IDX, LEMMA, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -46,6 +47,8 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallba
 # The flags of Presidio's `regex` patterns that Python's `re` reads the same way.
 _RE_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
 _DIGIT = re.compile(r"\d")
+# Distinct lemmas whose Presidio keywords are remembered; emptied when full.
+_KEYWORDS_LIMIT = 20_000
 
 
 class Prefiltered(PatternRecognizer):
@@ -127,15 +130,37 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
             ner_model_configuration=NerModelConfiguration(model_to_presidio_entity_mapping=mapping),
         )
         self.nlp = {LANGUAGE: nlp}
+        self._keywords: dict[str, list[str]] = {}  # lemma -> Presidio's keywords for it
 
     def load(self) -> None:
         """Already loaded in __init__; overriding stops the base class from resolving a model name."""
 
     def artifacts(self, doc: Doc) -> NlpArtifacts:
-        """Presidio's view of a Doc the pipeline has already parsed, indexed for LinearContextEnhancer."""
-        artifacts = self._doc_to_nlp_artifact(doc, LANGUAGE)
-        artifacts.context_index = ([token.idx + len(token) for token in doc], frozenset(artifacts.keywords))
+        """Presidio's view of a Doc the pipeline has already parsed (what `_doc_to_nlp_artifact` builds),
+        read with one `to_array`, and indexed for LinearContextEnhancer.
+
+        Presidio's keywords are each lemma filtered on its own (stop word, punctuation, "be"), through
+        a vocabulary lookup per token; here Presidio's own filter answers once per distinct lemma.
+        """
+        strings = doc.vocab.strings
+        starts, lengths, lemma_ids = doc.to_array([IDX, LENGTH, LEMMA]).T.tolist() if len(doc) else ([], [], [])
+        lemmas = [strings[lemma] for lemma in lemma_ids]
+        entities, scores = self._get_updated_entities(self._get_entities(doc), self._get_scores_for_entities(doc))
+        artifacts = NlpArtifacts(entities=entities, tokens=doc, tokens_indices=starts, lemmas=lemmas,
+                                 nlp_engine=None, language=LANGUAGE, scores=scores)  # no engine: no keywords yet
+        artifacts.nlp_engine = self
+        artifacts.keywords = [keyword for lemma in lemmas for keyword in self._keywords_of(lemma)]
+        artifacts.context_index = ([start + length for start, length in zip(starts, lengths)], frozenset(artifacts.keywords))
         return artifacts
+
+    def _keywords_of(self, lemma: str) -> list[str]:
+        found = self._keywords.get(lemma)
+        if found is None:
+            found = NlpArtifacts.set_keywords(self, [lemma], LANGUAGE)
+            if len(self._keywords) >= _KEYWORDS_LIMIT:
+                self._keywords.clear()
+            self._keywords[lemma] = found
+        return found
 
 
 def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:

@@ -97,3 +97,23 @@ def test_url_patterns_are_prefiltered():
     assert isinstance(recognizer, Prefiltered)
     assert all(literals is not None for literals in recognizer.required)
     assert recognizer.analyze("Dots. Everywhere... and 3.5mg of it.", ["URL"]) == []
+
+
+def test_artifacts_are_presidios_own(checker):
+    _, engine = build_analyzer(checker.nlp)
+    for text in (*PIECES, long_draft(30, seed=4), "A", "Ünïcødé 🙄 naïve: e-mail—dash"):
+        doc = checker.nlp(text)
+        ours, theirs = engine.artifacts(doc), engine._doc_to_nlp_artifact(doc, "en")
+        assert [(e.start, e.end, e.label_) for e in ours.entities] == [(e.start, e.end, e.label_) for e in theirs.entities]
+        assert (ours.tokens_indices, ours.lemmas, ours.keywords, ours.scores) == \
+            (theirs.tokens_indices, theirs.lemmas, theirs.keywords, theirs.scores)
+        assert ours.nlp_engine is engine and ours.tokens is doc
+        assert ours.context_index[0] == [token.idx + len(token) for token in doc]
+
+
+def test_remembered_keywords_stay_bounded(checker, monkeypatch):
+    monkeypatch.setattr("checker.presidio_engine._KEYWORDS_LIMIT", 3)
+    _, engine = build_analyzer(checker.nlp)
+    doc = checker.nlp(long_draft(10, seed=6))
+    assert engine.artifacts(doc).keywords == engine._doc_to_nlp_artifact(doc, "en").keywords
+    assert len(engine._keywords) <= 3
