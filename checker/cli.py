@@ -161,11 +161,29 @@ def _count_lines(file: str) -> int | None:
         return sum(1 for _ in handle)
 
 
+class _JobsType(click.ParamType):
+    """`--jobs`: a positive number of worker processes, or 'auto' for `parallel.default_jobs()`."""
+
+    name = "N|auto"
+
+    def convert(self, value, param, ctx) -> int:
+        if value == "auto":
+            return parallel.default_jobs()
+        if str(value).isdecimal() and int(value) >= 1:
+            return int(value)
+        self.fail(f"{value!r} is neither a positive whole number nor 'auto'.", param, ctx)
+
+
+_JOBS = _JobsType()
+
+
 @cli.command()
 @click.argument("file", default="-")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True)
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (each loads the model once); use up to one per core.")
+@click.option("--jobs", type=_JOBS, default="auto", show_default=True, metavar="N|auto",
+              help="Worker processes, each loading its own model (about 230 MB): a number, or auto for one per CPU "
+                   f"core this process may use, at most {parallel.MAX_DEFAULT_JOBS}. 1 checks in this process, without workers.")
 @_checker_options
 def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
     """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""

@@ -10,6 +10,7 @@ read only as fast as the workers check it.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
@@ -20,11 +21,29 @@ from checker.pipeline import BATCH_SIZE, Checker
 from checker.report import Report
 
 K = TypeVar("K")
+# The most workers `default_jobs` starts unasked: each holds its own copy of the model (about 230 MB), and
+# on a 64-core server one per core would take 15 GB. More can still be asked for with `--jobs N`.
+MAX_DEFAULT_JOBS = 8
 # Chunks waiting per worker: enough that a worker never idles while its next chunk is pickled.
 CHUNKS_PER_WORKER = 2
 
 # The worker process's own Checker, or the error that stopped it loading (re-raised in the parent).
 _worker_checker: Checker | PostcheckError | None = None
+
+
+def default_jobs() -> int:
+    """Workers for `scan --jobs auto` (the default): one per CPU this process may use, at most 8.
+
+    Compliance teams scan whole archives and expect a batch tool to use the machine's cores unasked, as
+    ruff and black do. It counts the CPUs this process may run on, not the machine's: a container or
+    `taskset` often allows fewer, and workers beyond those only take turns on them. Where there is no
+    affinity call (macOS, Windows) it falls back to the machine's count, and to 1 if even that is unknown.
+    """
+    if hasattr(os, "sched_getaffinity"):
+        usable = len(os.sched_getaffinity(0))
+    else:
+        usable = os.cpu_count() or 1
+    return max(1, min(usable, MAX_DEFAULT_JOBS))
 
 
 def check_stream(

@@ -1,4 +1,4 @@
-"""`scan --jobs N`: several worker processes give the same results, in the same order, streaming."""
+"""`scan --jobs N|auto`: several worker processes give the same results, in the same order, streaming."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from checker import parallel
+from checker.cli import main
 from checker.errors import InputError, ModelError
 
 NAMES = ("Rosalind", "Ezekiel", "Maud", "Tobias")
@@ -74,20 +76,67 @@ def test_jobs_must_be_positive():
         list(parallel.check_stream(generated_items(1), jobs=0))
 
 
-def test_cli_scan_with_two_jobs_prints_what_one_job_prints(tmp_path):
+@pytest.mark.parametrize("usable, expected", [(1, 1), (3, 3), (64, parallel.MAX_DEFAULT_JOBS)])
+def test_default_jobs_is_one_per_usable_cpu_up_to_the_cap(monkeypatch, usable, expected):
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(usable)), raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 128)  # the machine's count, not what we may use
+    assert parallel.default_jobs() == expected
+
+
+@pytest.mark.parametrize("count, expected", [(None, 1), (4, 4), (32, parallel.MAX_DEFAULT_JOBS)])
+def test_without_an_affinity_call_default_jobs_uses_the_cpu_count(monkeypatch, count, expected):
+    monkeypatch.delattr(parallel.os, "sched_getaffinity", raising=False)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: count)
+    assert parallel.default_jobs() == expected
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    """Forty generated drafts as JSONL, with an unreadable line at line 8."""
     lines = [json.dumps({"id": key, "text": text}) for key, text in generated_items(40)]
     lines.insert(7, "{not json")
-    archive = tmp_path / "archive.jsonl"
-    archive.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = tmp_path_factory.mktemp("scan") / "archive.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
-    def scan(jobs: int) -> subprocess.CompletedProcess:
-        command = [sys.executable, "-m", "checker.cli", "scan", str(archive), "--format", "jsonl", "--jobs", str(jobs)]
-        return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
-    one, two = scan(1), scan(2)
-    assert one.returncode == two.returncode == 2  # bad lines are reported and make the scan exit 2
-    assert two.stdout == one.stdout
+def scan(archive: Path, jobs: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "checker.cli", "scan", str(archive), "--format", "jsonl", "--jobs", jobs]
+    return subprocess.run(command, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def one_job(archive) -> subprocess.CompletedProcess:
+    return scan(archive, "1")
+
+
+def test_cli_scan_with_two_jobs_prints_what_one_job_prints(archive, one_job):
+    two = scan(archive, "2")
+    assert one_job.returncode == two.returncode == 2  # bad lines are reported and make the scan exit 2
+    assert two.stdout == one_job.stdout
     rows = [json.loads(line) for line in two.stdout.splitlines()]
     assert len(rows) == 41
     assert rows[7] == {"id": "8", "error": "line 8 is not a JSON object with a 'text' field"}
-    assert "Traceback" not in two.stderr
+    assert b"Traceback" not in two.stderr
+
+
+def test_cli_scan_with_jobs_auto_prints_what_one_job_prints(archive, one_job):
+    # On a one-core machine auto is 1 and this checks only that auto is accepted; the two-jobs test
+    # above covers the workers either way.
+    auto = scan(archive, "auto")
+    assert auto.returncode == one_job.returncode == 2
+    assert auto.stdout == one_job.stdout
+    assert b"Traceback" not in auto.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "lots", "2.5", ""])
+def test_cli_scan_refuses_a_bad_jobs_value_in_one_line(tmp_path, capsys, value):
+    draft = "Mr. Zebulon Quartermaine in bed 14 was discharged this morning."
+    drafts = tmp_path / "drafts.txt"
+    drafts.write_text(draft + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["scan", str(drafts), "--jobs", value])
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 2
+    assert "'--jobs'" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and "Zebulon" not in err and "Zebulon" not in out
