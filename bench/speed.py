@@ -306,13 +306,13 @@ def render(r: dict) -> str:
         f"{env['model']}, presidio-analyzer {env['presidio']}, OPENBLAS_NUM_THREADS={env['openblas_threads']})",
         "",
         "Latency per draft, ms (same drafts, systems take turns in blocks of calls)",
-        f"{'draft':<10} {'calls':>5}  {'postcheck p50/p95':>18}  {'presidio p50/p95':>17}  {'spacy p50/p95':>15}"
+        f"{'draft':<13} {'calls':>5}  {'postcheck p50/p95':>18}  {'presidio p50/p95':>17}  {'spacy p50/p95':>15}"
         f"  {'/presidio':>9}  {'/spacy':>6}",
     ]
     for size, row in r["latency"].items():
         pc, pr, sp = row["postcheck"], row["presidio"], row["spacy"]
         lines.append(
-            f"{size + ' ' + str(SIZES[size]):<10} {pc['calls']:>5}  {pc['p50_ms']:>8.1f} / {pc['p95_ms']:<7.1f}  "
+            f"{size + ' ' + str(SIZES[size]):<13} {pc['calls']:>5}  {pc['p50_ms']:>8.1f} / {pc['p95_ms']:<7.1f}  "
             f"{pr['p50_ms']:>7.1f} / {pr['p95_ms']:<7.1f}  {sp['p50_ms']:>6.1f} / {sp['p95_ms']:<6.1f}  "
             f"{pc['p50_ms'] / pr['p50_ms']:>8.2f}x  {pc['p50_ms'] / sp['p50_ms']:>5.2f}x"
         )
