@@ -210,10 +210,15 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
     return RuleSet(tuple(rules), frozen, frozenset(allow))
 
 
+# libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, ten times faster,
+# which is a tenth of a second of every start-up.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Mapping[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
-            document = yaml.safe_load(handle)
+            document = yaml.load(handle, Loader=_YAML_LOADER)
     except OSError as error:
         raise RuleFileError(f"{path}: cannot read rule file ({error.strerror})") from None
     except yaml.YAMLError as error:
