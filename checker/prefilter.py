@@ -198,11 +198,19 @@ def _join(left: set[str], right: set[str]) -> set[str] | None:
     return {a + b for a, b in product(left, right)}
 
 
-def _required_item(op, av) -> set[str] | None:
+def _group_body(op, av) -> list | None:
+    """The items inside a group, capturing or not, atomic or not; None if the item is no group."""
     if op is sre.SUBPATTERN:
-        return _required(list(av[-1]))
+        return list(av[-1])
     if op is sre.ATOMIC_GROUP:
-        return _required(list(av))
+        return list(av)
+    return None
+
+
+def _required_item(op, av) -> set[str] | None:
+    body = _group_body(op, av)
+    if body is not None:
+        return _required(body)
     if op is sre.BRANCH:
         return _union(_required(list(alternative)) for alternative in av[1])
     if op in _REPEATS and av[0] >= 1:
@@ -220,10 +228,9 @@ def _exact_item(op, av) -> set[str] | None:
         if all(kind is sre.LITERAL and value < 128 for kind, value in av):
             return {chr(value).lower() for _, value in av}
         return None
-    if op is sre.SUBPATTERN:
-        return _exact(list(av[-1]))
-    if op is sre.ATOMIC_GROUP:
-        return _exact(list(av))
+    body = _group_body(op, av)
+    if body is not None:
+        return _exact(body)
     if op is sre.BRANCH:
         return _union(_exact(list(alternative)) for alternative in av[1])
     if op in _REPEATS and av[1] <= 1:
