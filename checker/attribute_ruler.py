@@ -21,11 +21,10 @@ from spacy.language import Language
 from spacy.pipeline import AttributeRuler
 from spacy.tokens import Doc
 
+from checker.memo import BoundedMemo
 from checker.prefilter import AnchoredMatcher
 
 FACTORY = "postcheck_indexed_attribute_ruler"
-# Distinct token value combinations remembered (about 250 bytes each); emptied when full.
-_SEEN_LIMIT = 20_000
 # Pattern keys a dict lookup can answer exactly, and the attribute Doc.to_array reads for each.
 _EXACT = {"ORTH": ORTH, "TEXT": ORTH, "LOWER": LOWER, "NORM": NORM, "TAG": TAG, "DEP": DEP, "IS_SPACE": IS_SPACE}
 
@@ -85,20 +84,14 @@ class _Index:
         ]
         self.match_ids = [strings.add(str(number)) for number in range(len(ruler.patterns))]
         # Tokens repeat ("the" as DT det): each combination of values is looked up in the tables once.
-        self.seen: dict[tuple[int, ...], tuple[int, ...]] = {}
+        self.seen: BoundedMemo[tuple[int, ...], tuple[int, ...]] = BoundedMemo()
 
     def match(self, doc: Doc) -> list[tuple[int, int, int, int]]:
         strings = doc.vocab.strings
         matches = [(int(strings[key]), key, start, end) for key, start, end in self.rest(doc, allow_missing=True)]
         rows = doc.to_array(self.attrs).reshape(len(doc), len(self.attrs)).tolist() if self.attrs else []
         for i, row in enumerate(rows):
-            values = tuple(row)
-            numbers = self.seen.get(values)
-            if numbers is None:
-                numbers = self._numbers(row)
-                if len(self.seen) >= _SEEN_LIMIT:
-                    self.seen.clear()
-                self.seen[values] = numbers
+            numbers = self.seen.get(tuple(row), lambda: self._numbers(row))
             matches.extend((number, self.match_ids[number], i, i + 1) for number in numbers)
         matches.sort()
         return matches

@@ -14,9 +14,9 @@ from spacy.language import Language
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
+from checker.memo import BoundedMemo
+
 FACTORY = "postcheck_memo_lemmatizer"
-# Distinct (word, part of speech, morphology) combinations remembered; emptied when full.
-_SEEN_LIMIT = 20_000
 
 
 class MemoLemmatizer:
@@ -25,7 +25,7 @@ class MemoLemmatizer:
     def __init__(self, name: str):
         self.name = name
         self.lemmatizer: Lemmatizer | None = None  # the pipeline's own, set by `memoize_lemmatizer`
-        self.seen: dict[tuple[int, int, int], int] = {}
+        self.seen: BoundedMemo[tuple[int, int, int], int] = BoundedMemo()  # (word, POS, morphology) -> lemma
 
     def __call__(self, doc: Doc) -> Doc:
         lemmatizer = self.lemmatizer
@@ -37,14 +37,7 @@ class MemoLemmatizer:
         for i, (orth, pos, morph, lemma) in enumerate(values.tolist()):
             if lemma and not lemmatizer.overwrite:
                 continue
-            key = (orth, pos, morph)
-            found = self.seen.get(key)
-            if found is None:
-                found = strings.add(lemmatizer.lemmatize(doc[i])[0])
-                if len(self.seen) >= _SEEN_LIMIT:
-                    self.seen.clear()
-                self.seen[key] = found
-            lemmas[i, 0] = found
+            lemmas[i, 0] = self.seen.get((orth, pos, morph), lambda: strings.add(lemmatizer.lemmatize(doc[i])[0]))
         doc.from_array([LEMMA], lemmas)
         return doc
 

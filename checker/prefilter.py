@@ -41,11 +41,10 @@ class Literals(frozenset):
 
     def __init__(self, strings: Iterable[str]):
         super().__init__()
-        firsts = {string[0] for string in self}
         # first character -> the lengths of the strings that start with it, for large sets
         self.by_first: dict[str, list[int]] | None = None
         if len(self) > _FEW:
-            self.by_first = {first: sorted({len(s) for s in self if s[0] == first}) for first in firsts}
+            self.by_first = {first: sorted({len(s) for s in self if s[0] == first}) for first in {s[0] for s in self}}
 
     @property
     def usable(self) -> bool:
@@ -325,9 +324,6 @@ class AnchoredMatcher:
         self._attrs: list[int] = []
         # Every distinct requirement, checked once per Doc; a pattern's needs are a bit mask over them.
         self._requirements: dict[Requirement, int] = {}
-
-    def __len__(self) -> int:
-        return len(self._keys)
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]], **options: Any) -> None:
         """As Matcher.add; spaCy's errors about a bad pattern come through unchanged, at once."""

@@ -34,6 +34,7 @@ from spacy.attrs import IDX, LEMMA, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from checker.memo import BoundedMemo
 from checker.prefilter import fold, literal_check, required_literals
 
 LANGUAGE = "en"
@@ -47,8 +48,6 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallba
 # The flags of Presidio's `regex` patterns that Python's `re` reads the same way.
 _RE_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
 _DIGIT = re.compile(r"\d")
-# Distinct lemmas whose Presidio keywords are remembered; emptied when full.
-_KEYWORDS_LIMIT = 20_000
 
 
 class Prefiltered(PatternRecognizer):
@@ -130,7 +129,7 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
             ner_model_configuration=NerModelConfiguration(model_to_presidio_entity_mapping=mapping),
         )
         self.nlp = {LANGUAGE: nlp}
-        self._keywords: dict[str, list[str]] = {}  # lemma -> Presidio's keywords for it
+        self._keywords: BoundedMemo[str, list[str]] = BoundedMemo()  # lemma -> Presidio's keywords for it
 
     def load(self) -> None:
         """Already loaded in __init__; overriding stops the base class from resolving a model name."""
@@ -149,18 +148,12 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
         artifacts = NlpArtifacts(entities=entities, tokens=doc, tokens_indices=starts, lemmas=lemmas,
                                  nlp_engine=None, language=LANGUAGE, scores=scores)  # no engine: no keywords yet
         artifacts.nlp_engine = self
-        artifacts.keywords = [keyword for lemma in lemmas for keyword in self._keywords_of(lemma)]
+        artifacts.keywords = [
+            keyword for lemma in lemmas
+            for keyword in self._keywords.get(lemma, lambda: NlpArtifacts.set_keywords(self, [lemma], LANGUAGE))
+        ]
         artifacts.context_index = ([start + length for start, length in zip(starts, lengths)], frozenset(artifacts.keywords))
         return artifacts
-
-    def _keywords_of(self, lemma: str) -> list[str]:
-        found = self._keywords.get(lemma)
-        if found is None:
-            found = NlpArtifacts.set_keywords(self, [lemma], LANGUAGE)
-            if len(self._keywords) >= _KEYWORDS_LIMIT:
-                self._keywords.clear()
-            self._keywords[lemma] = found
-        return found
 
 
 def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:

@@ -10,6 +10,7 @@ import spacy
 
 from checker.attribute_ruler import IndexedAttributeRuler
 from checker.lemmatizer import MemoLemmatizer
+from checker.memo import BoundedMemo
 from checker.model import load_pipeline, resolve_model_name
 
 # Written for this test: contractions, slang the English rules special-case, auxiliaries, expletives,
@@ -76,10 +77,9 @@ def test_same_matches_in_the_same_order(pipelines):
 
 def test_remembered_token_values_stay_bounded_and_change_nothing(pipelines, monkeypatch):
     stock, indexed = pipelines
-    monkeypatch.setattr("checker.attribute_ruler._SEEN_LIMIT", 25)
     ruler = indexed.get_pipe("attribute_ruler")
     indexed("warm up")
-    ruler._index.seen.clear()  # earlier tests filled it under the real limit
+    monkeypatch.setattr(ruler._index, "seen", BoundedMemo(limit=25))
     for text in mixed_texts(30, seed=11):
         assert annotations(indexed(text)) == annotations(stock(text))
         assert len(ruler._index.seen) <= 25
@@ -87,9 +87,8 @@ def test_remembered_token_values_stay_bounded_and_change_nothing(pipelines, monk
 
 def test_remembered_lemmas_stay_bounded_and_change_nothing(pipelines, monkeypatch):
     stock, indexed = pipelines
-    monkeypatch.setattr("checker.lemmatizer._SEEN_LIMIT", 25)
     lemmatizer = indexed.get_pipe("lemmatizer")
-    lemmatizer.seen.clear()  # earlier tests filled it under the real limit
+    monkeypatch.setattr(lemmatizer, "seen", BoundedMemo(limit=25))
     for text in mixed_texts(30, seed=12):
         assert annotations(indexed(text)) == annotations(stock(text))
         assert len(lemmatizer.seen) <= 25

@@ -9,6 +9,7 @@ from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UrlRecognizer, UsSsnRecognizer
 
+from checker.memo import BoundedMemo
 from checker.presidio_engine import (
     DigitGatedPhoneRecognizer,
     LinearContextEnhancer,
@@ -112,8 +113,8 @@ def test_artifacts_are_presidios_own(checker):
 
 
 def test_remembered_keywords_stay_bounded(checker, monkeypatch):
-    monkeypatch.setattr("checker.presidio_engine._KEYWORDS_LIMIT", 3)
     _, engine = build_analyzer(checker.nlp)
+    monkeypatch.setattr(engine, "_keywords", BoundedMemo(limit=3))
     doc = checker.nlp(long_draft(10, seed=6))
     assert engine.artifacts(doc).keywords == engine._doc_to_nlp_artifact(doc, "en").keywords
     assert len(engine._keywords) <= 3
