@@ -310,7 +310,7 @@ def serve(host, port, workers) -> int:
     Settings come from the environment: POSTCHECK_TOKEN, POSTCHECK_CORS_ORIGINS,
     POSTCHECK_MAX_BODY_BYTES, POSTCHECK_MAX_BATCH, POSTCHECK_MAX_CHARS, POSTCHECK_MODEL, POSTCHECK_RULES.
     """
-    from service.server import serve as run_server  # FastAPI and uvicorn load only for this command
+    from postcheck_service.server import serve as run_server  # FastAPI and uvicorn load only for this command
 
     run_server(host, port, workers)
     return EXIT_OK

@@ -26,10 +26,10 @@ from starlette.middleware.cors import CORSMiddleware
 
 from checker import Checker, Report
 from checker.errors import InputError
-from service.errors import install_error_handlers
-from service.languagetool import LANGUAGES, AnnotatedText, resolve_language, software, to_matches
-from service.middleware import AccessLog, BearerToken, BodyLimit
-from service.schemas import (
+from .errors import install_error_handlers
+from .languagetool import LANGUAGES, AnnotatedText, resolve_language, software, to_matches
+from .middleware import AccessLog, BearerToken, BodyLimit
+from .schemas import (
     BatchRequest,
     BatchResponse,
     CheckRequest,
@@ -41,7 +41,7 @@ from service.schemas import (
     ReportModel,
     RulesResponse,
 )
-from service.settings import ServiceSettings
+from .settings import ServiceSettings
 
 VERSION = version("postcheck")
 OPEN_PATHS = ("/healthz",)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from checker.errors import InputError, PostcheckError
-from service.schemas import ErrorResponse, FieldProblem
+from .schemas import ErrorResponse, FieldProblem
 
 ERROR_CODES = {
     400: "bad_request",

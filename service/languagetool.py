@@ -19,7 +19,7 @@ from typing import Iterable
 
 from checker.errors import InputError
 from checker.report import Finding, Report
-from service.schemas import (
+from .schemas import (
     LTCategory,
     LTContext,
     LTDetectedLanguage,

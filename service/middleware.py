@@ -14,7 +14,7 @@ from typing import Collection
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_response
+from .errors import error_response
 
 access_logger = logging.getLogger("postcheck.access")
 error_logger = logging.getLogger("postcheck.error")

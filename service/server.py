@@ -20,8 +20,8 @@ from checker.errors import ConfigError
 from checker.model import resolve_model_name
 from checker.pipeline import Checker
 from checker.rules import load_rules, rule_dirs_from_env
-from service.app import create_app
-from service.settings import ServiceSettings
+from .app import create_app
+from .settings import ServiceSettings
 
 logger = logging.getLogger("postcheck.error")
 
@@ -81,7 +81,7 @@ def serve(host: str, port: int, workers: int) -> None:
     # Each worker loads its own Checker; check here that it will be able to, once, in the parent.
     resolve_model_name()
     load_rules(rule_dirs_from_env())
-    uvicorn.run("service.app:create_app", factory=True, workers=workers, **options)
+    uvicorn.run("postcheck_service.app:create_app", factory=True, workers=workers, **options)
 
 
 def _check_can_listen(host: str, port: int) -> None:

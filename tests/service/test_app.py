@@ -17,10 +17,10 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from checker import ConfigError, Finding, Report
 from checker.pipeline import DEFAULT_MAX_CHARS
-from service.app import create_app
-from service.schemas import FindingModel, ReportModel, RiskModel
-from service.server import NoDelayHTTPProtocol
-from service.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, ServiceSettings
+from postcheck_service.app import create_app
+from postcheck_service.schemas import FindingModel, ReportModel, RiskModel
+from postcheck_service.server import NoDelayHTTPProtocol
+from postcheck_service.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, ServiceSettings
 
 
 def test_settings_defaults_and_environment():

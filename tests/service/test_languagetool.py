@@ -10,7 +10,7 @@ import pytest
 from language_tool_python.download_lt import LocalLanguageTool
 from language_tool_python.server import LanguageTool
 
-from service.languagetool import AnnotatedText, Utf16Offsets, _sentence
+from postcheck_service.languagetool import AnnotatedText, Utf16Offsets, _sentence
 
 EMOJI_DRAFT = "🎉🙌 Great shift! 👩🏽‍⚕️ Then Mrs. Halvorsen, 84yo, came in last night at 3am."
 
