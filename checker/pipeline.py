@@ -24,6 +24,7 @@ from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
 from checker.risk import assess
+from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
 from checker.rules import RuleSet, load_rules, rule_dirs_from_env
 
 # A long blog post is ~20,000 characters; 50,000 is still a post, bounds the work one request can
@@ -45,6 +46,7 @@ class Checker:
         allow: Iterable[str] = (),
         author: str | None = None,
         max_chars: int = DEFAULT_MAX_CHARS,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         ruleset: RuleSet | None = None,
         config_path: str | os.PathLike | None = None,
         use_user_config: bool = True,
@@ -62,6 +64,7 @@ class Checker:
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.max_chars = max_chars
+        self.tokenizer = BoundedTokenizer(self.nlp.tokenizer, self.nlp.vocab, max_tokens)
         self.author_names = _name_parts(author)
         self.compiled = compile_rules(self.ruleset, self.nlp)
         # One sentiment analyzer (VADER with clinical words neutralised) for the detector and for the
@@ -78,8 +81,8 @@ class Checker:
     def check(self, text: str, author: str | None = None, disable: Collection[str] = ()) -> Report:
         """Check one draft; `disable` turns rules off for this draft only (the HTTP service's per-request
         option), exactly as if the Checker had been built without them."""
-        self.validate(text)
-        return self._report(self.nlp(text), author, self._disabled(disable))
+        disabled = self._disabled(disable)
+        return self._report(self.parse(text), author, disabled)
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -98,14 +101,15 @@ class Checker:
         of a report so one empty line does not stop a scan of thousands."""
         disabled = self._disabled(disable)
 
-        def prepared() -> Iterator[tuple[str, tuple[K, InputError | None]]]:
+        def prepared() -> Iterator[tuple[Doc | str, tuple[K, InputError | None]]]:
             for key, text in items:
                 try:
                     self.validate(text)
+                    tokens = self.tokenizer(text)
                 except InputError as error:
                     yield "", (key, error)
                 else:
-                    yield text, (key, None)
+                    yield tokens, (key, None)
 
         for doc, (key, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
             yield key, error if error is not None else self._report(doc, author, disabled)
@@ -116,10 +120,15 @@ class Checker:
         `check` reports one finding per flagged span; this shows all the rules behind it, which is what
         a rule author (and each rule's example test) needs to see.
         """
-        self.validate(text)
-        doc = self.nlp(text)
+        doc = self.parse(text)
         ctx, candidates = self._candidates(doc, None)
         return [to_finding(text, c) for c in candidates]
+
+    def parse(self, text: str) -> Doc:
+        """The one spaCy pass every detector reads: bounded tokenization (checker/tokenize.py), then the
+        pipeline's tagger, parser and entity recognizer."""
+        self.validate(text)
+        return self.nlp(self.tokenizer(text))
 
     def validate(self, text: str) -> None:
         """Raise InputError for drafts that cannot be checked; messages carry sizes, never content."""
