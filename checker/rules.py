@@ -19,6 +19,7 @@ import yaml
 
 from checker.errors import RuleFileError
 from checker.regex_safety import check_regex_is_linear
+from checker.token_patterns import PatternBoundError, fixed_alternatives
 
 CATEGORIES = ("identifier", "timeline", "venting", "conduct")
 SEVERITIES = ("info", "warning", "error")
@@ -285,10 +286,14 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         problem = check_regex_is_linear(pattern)
         if problem:
             raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.regex': {problem}")
-    tokens = _field(patterns, "tokens", list, path, rule_id, default=[])
-    for pattern in tokens:
+    tokens: list[list[dict[str, Any]]] = []
+    for number, pattern in enumerate(_field(patterns, "tokens", list, path, rule_id, default=[]), start=1):
         if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
             raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' must be lists of token dicts")
+        try:
+            tokens.extend(fixed_alternatives(pattern))
+        except PatternBoundError as error:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' (pattern {number}): {error}") from None
     entities = _string_list(patterns, "entities", path, rule_id)
     sentiment = _parse_sentiment(patterns.get("sentiment"), path, rule_id)
     if not (phrases or regexes or tokens or entities or lexicon or sentiment):
