@@ -8,6 +8,7 @@ reading the shared parse and the lexicons in `rules/`. No condition knows about 
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -29,6 +30,27 @@ ADDRESSEES = frozenset({"you", "he", "she", "him", "her", "u", "ya"})
 POSITIVE_SENTENCE = 0.3
 # Subordinators that make a clause a condition rather than a report ("if a consultant is rude ...").
 CONDITIONAL_MARKS = frozenset({"if", "unless", "whether"})
+# A "sentence" longer than this (a paste with no full stops) is read in pieces of this many tokens, so
+# every question a condition asks about "its sentence" costs a bounded amount however long the draft.
+MAX_SENTENCE_TOKENS = 150
+# Parse trees are shallow; walks up a tree stop after this many steps, in case a degenerate one is not.
+MAX_TREE_STEPS = 40
+
+
+def bounded_sentences(doc: Doc) -> list[tuple[int, int]]:
+    """The parser's sentences as (start, end) token indices, any longer than MAX_SENTENCE_TOKENS cut
+    into pieces of that many."""
+    bounds = []
+    for sentence in doc.sents:
+        for start in range(sentence.start, sentence.end, MAX_SENTENCE_TOKENS):
+            bounds.append((start, min(start + MAX_SENTENCE_TOKENS, sentence.end)))
+    return bounds
+
+
+def subtree_within(token, start: int, end: int) -> range:
+    """A token's subtree as token indices, kept inside doc[start:end]. The parser is projective, so a
+    subtree is the contiguous stretch from its left edge to its right edge; no walk over it is needed."""
+    return range(max(token.left_edge.i, start), min(token.right_edge.i + 1, end))
 
 
 @dataclass
@@ -56,10 +78,13 @@ class DraftContext:
     _targets: frozenset[int] | None = None
     _lexicon_tokens: dict[str, frozenset[int]] = field(default_factory=dict)
     _heading_lines: dict[tuple[int, int], bool] = field(default_factory=dict)
+    _word_positions: dict[str, list[int]] | None = None
+    _hit_index: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    _person_before: list[str | None] | None = None
 
     def __post_init__(self) -> None:
         self.text = self.doc.text
-        self.sentence_bounds = [(sent.start, sent.end) for sent in self.doc.sents]
+        self.sentence_bounds = bounded_sentences(self.doc)
         self.sentence_of = [0] * len(self.doc)
         for index, (start, end) in enumerate(self.sentence_bounds):
             for token_index in range(start, end):
@@ -144,6 +169,54 @@ class DraftContext:
             self._heading_lines[key] = len(words) >= 4 and sum(w[:1].isupper() for w in words) / len(words) >= 0.7
         return self._heading_lines[key]
 
+    def word_in(self, words: frozenset[str] | set[str], start: int, end: int) -> bool:
+        """Some token in doc[start:end] is one of `words` (lower case), by lookup, not by scanning."""
+        if self._word_positions is None:
+            positions: dict[str, list[int]] = {}
+            for token in self.doc:
+                positions.setdefault(token.lower_, []).append(token.i)
+            self._word_positions = positions
+        for word in words:
+            found = self._word_positions.get(word)
+            if found:
+                at = bisect_left(found, start)
+                if at < len(found) and found[at] < end:
+                    return True
+        return False
+
+    def hit_overlaps(self, lexicon: str, start: int, end: int) -> bool:
+        """Some occurrence of `lexicon` overlaps doc[start:end]: one bisection in hits sorted by start."""
+        if lexicon not in self._hit_index:
+            spans = sorted(self.hits.get(lexicon, ()))
+            reach, furthest = [], -1
+            for _, hit_end in spans:
+                furthest = max(furthest, hit_end)
+                reach.append(furthest)
+            self._hit_index[lexicon] = ([hit_start for hit_start, _ in spans], reach)
+        starts, reach = self._hit_index[lexicon]
+        before = bisect_left(starts, end)  # hits that start before `end`
+        return before > 0 and reach[before - 1] > start
+
+    def person_before(self, token_index: int) -> str | None:
+        """The nearest person mentioned before a token in its sentence: "first" (I, me, my), "other" (a
+        patient or a third person), or None. One pass over the draft answers it for every token."""
+        if self._person_before is None:
+            others = self.ruleset.lexicon("third_person")
+            first_person = self.ruleset.lexicon("first_person")
+            patients = self.lexicon_tokens("patient_refs")
+            nearest: list[str | None] = [None] * len(self.doc)
+            for start, end in self.sentence_bounds:
+                seen = None
+                for index in range(start, end):
+                    nearest[index] = seen
+                    word = self.doc[index].lower_
+                    if index in patients or word in others:
+                        seen = "other"
+                    elif word in first_person:
+                        seen = "first"
+            self._person_before = nearest
+        return self._person_before[token_index]
+
     def tokens_of(self, candidate: Candidate):
         return self.doc[candidate.token_start:candidate.token_end]
 
@@ -204,7 +277,9 @@ def _needs_aimed_at_target(ctx: DraftContext, candidate: Candidate) -> bool:
 def described_by(token) -> set[int]:
     """Token indices of whom or what a word describes: the noun it modifies, or the subject it is said of."""
     about = {token.i}
-    while token.head.i != token.i:
+    for _ in range(MAX_TREE_STEPS):
+        if token.head.i == token.i:
+            break
         if token.dep_ in ("amod", "compound", "nmod", "conj", "appos"):
             token = token.head
         elif token.dep_ == "pobj" and token.head.lower_ == "of" and token.head.head.i != token.head.i:
@@ -214,13 +289,14 @@ def described_by(token) -> set[int]:
         about.add(token.i)
     if token.dep_ in ("attr", "acomp", "oprd"):
         verb = token.head
+        near = (verb.i - MAX_SENTENCE_TOKENS, verb.i + MAX_SENTENCE_TOKENS)
         for child in verb.children:
             if child.dep_ in ("nsubj", "nsubjpass"):
-                about.update(t.i for t in child.subtree)  # "some of these patients", "our night float attending"
+                about.update(subtree_within(child, *near))  # "some of these patients", "our night float attending"
                 if child.lower_ in ("who", "that", "which") and verb.dep_ == "relcl":
                     about.add(verb.head.i)
             elif child.dep_ == "csubj":
-                about.update(t.i for t in child.subtree)
+                about.update(subtree_within(child, *near))
     return about
 
 
@@ -251,7 +327,7 @@ def _clears_eponym(ctx: DraftContext, candidate: Candidate) -> bool:
         return True
     doc = ctx.doc
     after = candidate.token_end
-    while after < len(doc) and doc[after].lower_ in ("'s", "'", "’s", "’", "-"):
+    while after < min(len(doc), candidate.token_end + 3) and doc[after].lower_ in ("'s", "'", "’s", "’", "-"):
         after += 1
     # A noun only: "Bell's palsy" is a disease, "Maria Lopez signed the consent" is still a person.
     return after < len(doc) and doc[after].pos_ in ("NOUN", "PROPN") \
@@ -282,17 +358,7 @@ def _clears_author(ctx: DraftContext, candidate: Candidate) -> bool:
 def _clears_self(ctx: DraftContext, candidate: Candidate) -> bool:
     """The phrase is about the author ("I'm 34", "I turned 30 on call"): walking back through the
     sentence, the nearest person mentioned is first person, not a patient or a third person."""
-    start, _ = ctx.sentence_bounds[ctx.sentence_index(candidate)]
-    others = ctx.ruleset.lexicon("third_person")
-    first_person = ctx.ruleset.lexicon("first_person")
-    patients = ctx.lexicon_tokens("patient_refs")
-    for index in range(candidate.token_start - 1, start - 1, -1):
-        word = ctx.doc[index].lower_
-        if index in patients or word in others:
-            return False
-        if word in first_person:
-            return True
-    return False
+    return ctx.person_before(candidate.token_start) == "first"
 
 
 def _clears_broad_place(ctx: DraftContext, candidate: Candidate) -> bool:
@@ -319,7 +385,7 @@ def grammatical_subject(token) -> str | None:
     shares its head's subject, but a complement or adverbial clause without one ("me, after call,
     because pharmacy lost the order AGAIN") is not about the main clause's subject.
     """
-    for _ in range(40):  # parse trees are shallow; the bound only guards against a malformed one
+    for _ in range(MAX_TREE_STEPS):
         for child in token.children:
             if child.dep_ in ("nsubj", "nsubjpass", "expl", "csubj", "csubjpass"):
                 return child.lower_
@@ -363,7 +429,7 @@ def _clears_advice(ctx: DraftContext, candidate: Candidate) -> bool:
 def _clears_conditional(ctx: DraftContext, candidate: Candidate) -> bool:
     """The word sits in a condition ("if a consultant is rude to you, tell your chief")."""
     token = ctx.doc[candidate.token_start]
-    for _ in range(40):
+    for _ in range(MAX_TREE_STEPS):
         if any(child.dep_ == "mark" and child.lower_ in CONDITIONAL_MARKS for child in token.children):
             return True
         if token.head.i == token.i:
@@ -449,10 +515,9 @@ def _is_near(ctx: DraftContext, candidate: Candidate, words: tuple[str, ...], wi
         start, end = max(0, candidate.token_start - window), min(len(ctx.doc), candidate.token_end + window)
     else:
         start, end = ctx.sentence_bounds[ctx.sentence_index(candidate)]
-    plain = {w for w in words if not lexicon_ref(w)}
-    if any(ctx.doc[i].lower_ in plain for i in range(start, end)):
+    if ctx.word_in({w for w in words if not lexicon_ref(w)}, start, end):
         return True
-    return any(s < end and start < e for w in words if lexicon_ref(w) for s, e in ctx.hits.get(lexicon_ref(w), ()))
+    return any(ctx.hit_overlaps(lexicon_ref(w), start, end) for w in words if lexicon_ref(w))
 
 
 def _expand(ctx: DraftContext, words: tuple[str, ...]) -> frozenset[str]:

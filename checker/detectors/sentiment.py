@@ -27,7 +27,14 @@ from spacy.tokens import Doc, Span, Token
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from checker.candidates import Candidate
-from checker.context import CONDITIONAL_MARKS, DraftContext, described_by
+from checker.context import (
+    CONDITIONAL_MARKS,
+    MAX_SENTENCE_TOKENS,
+    MAX_TREE_STEPS,
+    DraftContext,
+    described_by,
+    subtree_within,
+)
 from checker.rules import Rule, RuleSet
 
 # Dependencies that start a clause of their own when they head a verb.
@@ -77,7 +84,9 @@ def clauses(sentence: Span) -> list[Clause]:
     groups: dict[int, list[Token]] = {}
     for token in sentence:
         head = token
-        while head.i not in heads and head.head.i != head.i:
+        for _ in range(MAX_TREE_STEPS):
+            if head.i in heads or head.head.i == head.i:
+                break
             head = head.head
         groups.setdefault(head.i, []).append(token)
     out = []
@@ -124,9 +133,10 @@ class SentimentDetector:
         # A clause is only judged when it names a target, so a sentence without one is not cut up.
         targets = frozenset().union(*(ctx.lexicon_tokens(lexicon) for lexicon in self.target_lexicons))
         found: list[Candidate] = []
-        for sentence in doc.sents:
-            if targets.isdisjoint(range(sentence.start, sentence.end)):
+        for start, end in ctx.sentence_bounds:
+            if targets.isdisjoint(range(start, end)):
                 continue
+            sentence = doc[start:end]
             for clause in clauses(sentence):
                 found.extend(self._judge(clause, ctx))
         return found
@@ -178,7 +188,8 @@ class SentimentDetector:
 def _subject_of(verb: Token) -> list[Token]:
     """The subject phrase of a verb, borrowed from the verb it is conjoined with or completes."""
     for _ in range(5):
-        subjects = [t for child in verb.children if child.dep_ in _SUBJECT_DEPS for t in child.subtree]
+        near = (verb.i - MAX_SENTENCE_TOKENS, verb.i + MAX_SENTENCE_TOKENS)
+        subjects = [verb.doc[i] for child in verb.children if child.dep_ in _SUBJECT_DEPS for i in subtree_within(child, *near)]
         if subjects or verb.dep_ not in ("conj", "xcomp") or verb.head.i == verb.i:
             return subjects
         verb = verb.head
@@ -190,9 +201,10 @@ def _subject_tokens(head: Token | None) -> set[int]:
     if head is None:
         return set()
     out: set[int] = set()
+    near = (head.i - MAX_SENTENCE_TOKENS, head.i + MAX_SENTENCE_TOKENS)
     for child in head.children:
         if child.dep_ in _SUBJECT_DEPS:
-            out.update(t.i for t in child.subtree)
+            out.update(subtree_within(child, *near))
             if child.lower_ in ("who", "that", "which") and head.dep_ == "relcl":
                 out.add(head.head.i)
     return out
