@@ -7,6 +7,8 @@ the verdict: `block` on any error, `review` on any warning, else `ok`. Info find
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
@@ -125,20 +127,84 @@ def verdict_of(findings: Iterable[Finding]) -> str:
     return VERDICTS[worst]
 
 
+# Identifier types that name a person: each word of such a finding's name is redacted wherever it
+# recurs ("Mrs. Quillfeather ... the Quillfeather family"), not only the phrase that was flagged.
+NAME_TYPES = frozenset({"PERSON", "INITIALS", "NICKNAME", "RELATIVE"})
+_TITLES = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "the", "pt", "patient", "baby", "little", "big"})
+_WORD = re.compile(r"\w+(?:['’]\w+)*")
+
+
 def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str]) -> str:
-    """The draft with every identifier replaced by its rule's placeholder ("[name]", "[age]")."""
-    spans = sorted(
-        ((f.start, f.end, placeholders.get(f.rule) or f"[{f.type.lower().replace('_', ' ')}]")
-         for f in findings if f.category == "identifier"),
-        reverse=True,
-    )
+    """The draft with every identifier replaced by its rule's placeholder ("[name]", "[age]"), and every
+    other occurrence of a flagged identifier's text replaced the same way, so no flagged identifier
+    survives in the safer draft."""
+    identifiers = [f for f in findings if f.category == "identifier"]
+    spans = [(f.start, f.end, _placeholder(f, placeholders)) for f in identifiers]
+    flagged = _Intervals((start, end) for start, end, _ in spans)
+    spans += [span for span in _recurrences(text, identifiers, placeholders) if not flagged.overlaps(*span[:2])]
     # Pieces are collected right to left and joined once, so a long draft costs one copy, not one per span.
     pieces: list[str] = []
     last_start = len(text)
-    for start, end, placeholder in spans:
+    for start, end, placeholder in sorted(spans, key=lambda s: (s[0], s[1]), reverse=True):
         if end > last_start:  # overlaps across categories were merged; guard anyway
             continue
         pieces += [text[end:last_start], placeholder]
         last_start = start
     pieces.append(text[:last_start])
     return "".join(reversed(pieces))
+
+
+def _placeholder(finding: Finding, placeholders: dict[str, str]) -> str:
+    return placeholders.get(finding.rule) or f"[{finding.type.lower().replace('_', ' ')}]"
+
+
+def _recurrences(text: str, identifiers: list[Finding], placeholders: dict[str, str]) -> list[tuple[int, int, str]]:
+    """Every place outside the flagged spans where a flagged identifier's text (any case, as whole words)
+    or a word of a flagged name recurs. One pass over the draft's words, whatever the number of findings."""
+    needles: dict[str, str] = {}  # lower-case phrase -> placeholder
+    for finding in identifiers:
+        placeholder = _placeholder(finding, placeholders)
+        needles.setdefault(finding.text.strip().lower(), placeholder)
+        if finding.type in NAME_TYPES:
+            for word in _WORD.findall(finding.text):
+                if len(word) > 2 and word[:1].isupper() and word.lower() not in _TITLES:
+                    needles.setdefault(word.lower(), placeholder)
+    needles.pop("", None)
+    by_first_word: dict[str, list[str]] = {}
+    for needle in needles:
+        first = _WORD.match(needle)
+        if first:
+            by_first_word.setdefault(first.group(), []).append(needle)
+    lowered = text.lower()
+    found = []
+    for word in _WORD.finditer(lowered):
+        for needle in by_first_word.get(word.group(), ()):
+            end = word.start() + len(needle)
+            if lowered.startswith(needle, word.start()) and not (end < len(text) and _is_word_char(lowered[end])):
+                found.append((word.start(), end, needles[needle]))
+    kept: list[tuple[int, int, str]] = []  # leftmost-longest: "mrs. quillfeather" over "quillfeather" in it
+    for span in sorted(found, key=lambda s: (s[0], -s[1])):
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+class _Intervals:
+    """Whether a span overlaps any of a fixed set of spans: one bisection, not a scan."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [start for start, _ in ordered]
+        self.reach: list[int] = []
+        furthest = -1
+        for _, end in ordered:
+            furthest = max(furthest, end)
+            self.reach.append(furthest)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        before = bisect_left(self.starts, end)
+        return before > 0 and self.reach[before - 1] > start
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
