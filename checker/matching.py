@@ -21,6 +21,7 @@ from spacy.tokens import Doc
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
 from checker.prefilter import AnchoredMatcher, LiteralIndex, Literals, fold, literal_check, required_literals
+from checker.regexes import EncodedDraft, RuleRegex, token_regexes_on_re2
 from checker.rules import Rule, RuleSet, lexicon_ref
 
 _LEXICON_KEY = "lexicon:"
@@ -35,7 +36,7 @@ class CompiledRules:
     phrase_exact: PhraseMatcher
     tokens: AnchoredMatcher
     # Each regex with the literals one of which it needs (checker/prefilter.py), to skip drafts without them.
-    regexes: list[tuple[Rule, re.Pattern[str], Literals | None]]
+    regexes: list[tuple[Rule, RuleRegex, Literals | None]]
     literals: LiteralIndex
 
     def find(self, doc: Doc, text: str) -> list[Candidate]:
@@ -50,11 +51,13 @@ class CompiledRules:
                 span = doc[start:end]
                 found.append(Candidate(by_id[key], span.start_char, span.end_char, start, end))
         present = self.literals.present(folded)
-        for rule, pattern, literals in self.regexes:
+        encoded: EncodedDraft | None = None  # encoded once, when the first regex has to run
+        for rule, regex, literals in self.regexes:
             if not literal_check(literals, folded, present):
                 continue
-            for match in pattern.finditer(text):
-                candidate = _snap(doc, rule, match.start(), match.end())
+            encoded = encoded or EncodedDraft(text)
+            for start, end in regex.spans(encoded):
+                candidate = _snap(doc, text, rule, start, end)
                 if candidate:
                     found.append(candidate)
         return found
@@ -74,7 +77,7 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
     phrase_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
     phrase_exact = PhraseMatcher(nlp.vocab, attr="ORTH")
     tokens = AnchoredMatcher(nlp.vocab)
-    regexes: list[tuple[Rule, re.Pattern[str], Literals | None]] = []
+    regexes: list[tuple[Rule, RuleRegex, Literals | None]] = []
 
     # Tokenizer only: phrases must tokenize as drafts do, but need no tagging or parsing.
     def as_docs(words):
@@ -98,18 +101,26 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
         if rule.tokens:
             patterns = [_expand_lexicons(rule, pattern, ruleset) for pattern in rule.tokens]
             try:
-                tokens.add(rule.id, patterns, greedy="LONGEST")
+                tokens.add(rule.id, patterns, [token_regexes_on_re2(p) for p in patterns], greedy="LONGEST")
             except (ValueError, KeyError, TypeError) as error:
                 # spaCy's first line names no field; the last one says which token and what is wrong.
                 lines = [line.strip() for line in str(error).splitlines() if line.strip()]
                 reason = lines[-1][:200] if lines else type(error).__name__
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.tokens': {reason}") from None
         flags = 0 if rule.case_sensitive else re.IGNORECASE
-        for pattern in rule.regex:
-            compiled = re.compile(pattern, flags)
-            regexes.append((rule, compiled, required_literals(compiled)))
+        for regex in rule.regex:
+            regexes.append((rule, regex, _literals_of(regex.pattern, flags)))
     literals = LiteralIndex(required for _, _, required in regexes)
     return CompiledRules(ruleset, phrase_lower, phrase_exact, tokens, regexes, literals)
+
+
+def _literals_of(pattern: str, flags: int) -> Literals | None:
+    """The literals a regex needs, read by Python's regex parser where it can read the pattern (RE2's
+    syntax is nearly a subset of it); a pattern it cannot read is always run."""
+    try:
+        return required_literals(re.compile(pattern, flags))
+    except (re.error, RecursionError, OverflowError):
+        return None
 
 
 def _expand_lexicons(rule: Rule, pattern, ruleset: RuleSet) -> list[dict]:
@@ -144,9 +155,16 @@ def _lexicon_words(rule: Rule, argument, ruleset: RuleSet):
     return sorted(words)
 
 
-def _snap(doc: Doc, rule: Rule, start: int, end: int) -> Candidate | None:
-    """Align a character match to whole tokens, keeping the match's own character offsets."""
+def _snap(doc: Doc, text: str, rule: Rule, start: int, end: int) -> Candidate | None:
+    """Align a character match to whole tokens. Whitespace at the match's edges is not part of any
+    token, so it is trimmed first; a match of nothing but whitespace flags nothing."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start == end:
+        return None
     span = doc.char_span(start, end, alignment_mode="expand")
-    if span is None or start == end:
+    if span is None or not len(span):
         return None
     return Candidate(rule, start, end, span.start, span.end)

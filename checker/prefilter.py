@@ -287,7 +287,10 @@ def pattern_requirements(pattern: list[dict[str, Any]], strings: StringStore) ->
             if attr is not None and accepted is not None:
                 requirements.append((attr, frozenset(strings.add(v) for v in accepted)))
             elif key in _TEXT_ATTRS and isinstance(value, dict) and isinstance(value.get("REGEX"), str):
-                literals = required_literals(re.compile(value["REGEX"]))  # spaCy compiles it without flags
+                try:  # a REGEX test is case-sensitive; RE2 syntax Python cannot read gives no requirement
+                    literals = required_literals(re.compile(value["REGEX"]))
+                except (re.error, RecursionError, OverflowError):
+                    literals = None
                 if literals is not None:
                     requirements.append((None, literals))
     return requirements
@@ -325,8 +328,13 @@ class AnchoredMatcher:
         # Every distinct requirement, checked once per Doc; a pattern's needs are a bit mask over them.
         self._requirements: dict[Requirement, int] = {}
 
-    def add(self, key: str, patterns: list[list[dict[str, Any]]], **options: Any) -> None:
-        """As Matcher.add; spaCy's errors about a bad pattern come through unchanged, at once."""
+    def add(self, key: str, patterns: list[list[dict[str, Any]]],
+            matcher_patterns: list[list[dict[str, Any]]] | None = None, **options: Any) -> None:
+        """As Matcher.add; spaCy's errors about a bad pattern come through unchanged, at once.
+
+        `matcher_patterns`, if given, are what spaCy runs, one for each of `patterns`, which say what a
+        Doc needs (the rules' REGEX tests run as RE2-backed extension attributes that spaCy cannot read
+        literals from)."""
         masks = []
         for pattern in patterns:
             mask = 0
@@ -335,7 +343,7 @@ class AnchoredMatcher:
                 if attr is not None and attr not in self._attrs:
                     self._attrs.append(attr)
             masks.append(mask)
-        entry = _Key(key, patterns, options, masks)
+        entry = _Key(key, matcher_patterns or patterns, options, masks)
         entry.matcher(tuple(range(len(patterns))), self.vocab, self.validate)
         self._keys.append(entry)
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
+from spacy.schemas import validate_token_pattern
 
 from checker.errors import RuleFileError
-from checker.regex_safety import check_regex_is_linear
+from checker.regexes import RegexError, RuleRegex, token_regex_problems
 from checker.token_patterns import PatternBoundError, fixed_alternatives
 
 CATEGORIES = ("identifier", "timeline", "venting", "conduct")
@@ -51,6 +52,12 @@ CLEARS = (
     "positive-sentence",
 )
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
+_TOP_LEVEL_KEYS = {"rules", "lexicons", "allow"}
+# Limits on what a pack may hold, so a mistaken or hostile pack fails fast instead of taking minutes and
+# gigabytes to load (a 20 MB lexicon did). The built-in packs are a few hundred kilobytes in all.
+MAX_RULE_FILE_BYTES = 1_000_000
+MAX_LEXICON_WORDS = 20_000
+MAX_WORD_CHARS = 200
 _PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment")
 _SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
@@ -97,7 +104,7 @@ class Rule:
     reference: str
     phrases: tuple[str, ...] = ()
     tokens: tuple[tuple[Mapping[str, Any], ...], ...] = ()
-    regex: tuple[str, ...] = ()
+    regex: tuple[RuleRegex, ...] = ()
     entities: tuple[str, ...] = ()
     sentiment: SentimentPattern | None = None
     context: Context = field(default_factory=Context)
@@ -189,10 +196,19 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
     seen: dict[str, str] = {}
     for path in files:
         document = _read_yaml(path)
+        unknown = set(document) - _TOP_LEVEL_KEYS
+        if unknown:
+            raise RuleFileError(f"{path}: unknown top-level key '{sorted(map(str, unknown))[0]}' "
+                                f"(known: {', '.join(sorted(_TOP_LEVEL_KEYS))})")
         for name, words in _field(document, "lexicons", dict, path, None, default={}).items():
-            if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-                raise RuleFileError(f"{path}: lexicon '{name}': must be a list of strings")
-            lexicons.setdefault(str(name), set()).update(w.lower() for w in words)
+            if not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words):
+                raise RuleFileError(f"{path}: lexicon '{name}': must be a list of non-empty strings")
+            if any(len(w) > MAX_WORD_CHARS for w in words):
+                raise RuleFileError(f"{path}: lexicon '{name}': entries are at most {MAX_WORD_CHARS} characters")
+            merged = lexicons.setdefault(str(name), set())
+            merged.update(w.lower() for w in words)
+            if len(merged) > MAX_LEXICON_WORDS:
+                raise RuleFileError(f"{path}: lexicon '{name}': more than {MAX_LEXICON_WORDS} entries")
         allow.update(w.lower() for w in _string_list(document, "allow", path, None))
         for raw in _field(document, "rules", list, path, None, default=[]):
             rule = _parse_rule(raw, path)
@@ -216,16 +232,45 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _StrictLoader(_YAML_LOADER):  # type: ignore[misc, valid-type]
+    """The safe loader, refusing a mapping that repeats a key (YAML would keep the last, silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key, line: int):
+        self.key, self.line = key, line
+
+
 def _read_yaml(path: Path) -> Mapping[str, Any]:
+    """A rule file's document; every way a file can be unusable is one RuleFileError line."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            document = yaml.load(handle, Loader=_YAML_LOADER)
+        if not path.is_file():  # a FIFO or device named *.yaml would block the read for ever
+            raise RuleFileError(f"{path}: not a regular file")
+        if path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise RuleFileError(f"{path}: rule file is over {MAX_RULE_FILE_BYTES:,} bytes")
+        text = path.read_bytes().decode("utf-8")
+        document = yaml.load(text, Loader=_StrictLoader)
     except OSError as error:
         raise RuleFileError(f"{path}: cannot read rule file ({error.strerror})") from None
+    except UnicodeDecodeError as error:
+        raise RuleFileError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    except _DuplicateKey as error:
+        raise RuleFileError(f"{path}: key '{error.key}' appears twice in one mapping (line {error.line})") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise RuleFileError(f"{path}: not valid YAML{where}") from None
+    except RecursionError:
+        raise RuleFileError(f"{path}: nested too deeply") from None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -271,6 +316,9 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         raise RuleFileError(f"{path}: rule '{rule_id}': unknown field '{sorted(unknown)[0]}'")
     text = {key: _field(raw, key, str, path, rule_id).strip() for key in
             ("category", "type", "severity", "message", "why", "instead", "reference")}
+    empty = next((key for key, value in text.items() if not value), None)
+    if empty:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field '{empty}' must not be empty")
     _choice(text["category"], CATEGORIES, path, rule_id, "category")
     _choice(text["severity"], SEVERITIES, path, rule_id, "severity")
 
@@ -281,19 +329,26 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     lexicon = patterns.get("lexicon")
     if lexicon is not None and not isinstance(lexicon, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.lexicon' must be a lexicon name")
-    regexes = _string_list(patterns, "regex", path, rule_id)
-    for pattern in regexes:
-        problem = check_regex_is_linear(pattern)
-        if problem:
-            raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.regex': {problem}")
+    case_sensitive = _boolean(raw, "case_sensitive", path, rule_id)
+    regexes = tuple(_parse_regex(entry, case_sensitive, path, rule_id)
+                    for entry in _field(patterns, "regex", list, path, rule_id, default=[]))
     tokens: list[list[dict[str, Any]]] = []
     for number, pattern in enumerate(_field(patterns, "tokens", list, path, rule_id, default=[]), start=1):
         if not isinstance(pattern, list) or not pattern or not all(isinstance(t, dict) for t in pattern):
             raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' must be lists of token dicts")
+        problem = token_regex_problems(pattern)
+        if problem:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' (pattern {number}): {problem}")
         try:
-            tokens.extend(fixed_alternatives(pattern))
+            alternatives = fixed_alternatives(pattern)
         except PatternBoundError as error:
             raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' (pattern {number}): {error}") from None
+        # spaCy's own schema, at load: YAML reads ON and NO as booleans, which its matcher would
+        # otherwise take without a word and never match.
+        problems = validate_token_pattern(_lexicons_as_words(pattern))
+        if problems:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns.tokens' (pattern {number}): {problems[-1]}")
+        tokens.extend(alternatives)
     entities = _string_list(patterns, "entities", path, rule_id)
     sentiment = _parse_sentiment(patterns.get("sentiment"), path, rule_id)
     if not (phrases or regexes or tokens or entities or lexicon or sentiment):
@@ -312,7 +367,7 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     if redact is not None and not isinstance(redact, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'redact' must be a string")
     min_score = raw.get("min_score", 0.0)
-    if not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
+    if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'min_score' must be a number from 0 to 1")
 
     return Rule(
@@ -333,13 +388,48 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         quasi=quasi,
         redact=redact,
         allow=frozenset(word.lower() for word in _string_list(raw, "allow", path, rule_id)),
-        case_sensitive=bool(raw.get("case_sensitive", False)),
+        case_sensitive=case_sensitive,
         min_score=float(min_score),
-        marks_patient=bool(raw.get("marks_patient", False)),
+        marks_patient=_boolean(raw, "marks_patient", path, rule_id),
         examples_flag=flag,
         examples_pass=must_pass,
         source=str(path),
     )
+
+
+def _lexicons_as_words(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A pattern with each '@lexicon' list reference as a list, the shape spaCy's schema expects; the
+    lexicon itself is checked once all files are read."""
+    return [{key: {test: [argument] if isinstance(argument, str) and test in ("IN", "NOT_IN") else argument
+                   for test, argument in value.items()} if isinstance(value, dict) else value
+             for key, value in spec.items()} for spec in pattern]
+
+
+def _boolean(data: Mapping[str, Any], key: str, path: Path, rule_id: str) -> bool:
+    """A true/false field; the string "false" is not false, so anything but a YAML boolean is refused."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise RuleFileError(f"{path}: rule '{rule_id}': field '{key}' must be true or false")
+    return value
+
+
+def _parse_regex(entry: Any, case_sensitive: bool, path: Path, rule_id: str) -> RuleRegex:
+    """A regex entry: a pattern, or `{pattern: ..., not_followed_by: ...}`; compiled with RE2 now, so a
+    pattern RE2 refuses fails at load with its rule and field."""
+    where = f"{path}: rule '{rule_id}': field 'patterns.regex'"
+    if isinstance(entry, dict):
+        unknown = set(entry) - {"pattern", "not_followed_by"}
+        if unknown:
+            raise RuleFileError(f"{where}: unknown key '{sorted(unknown)[0]}' (known: pattern, not_followed_by)")
+        pattern, after = entry.get("pattern"), entry.get("not_followed_by")
+    else:
+        pattern, after = entry, None
+    if not isinstance(pattern, str) or not pattern.strip() or (after is not None and (not isinstance(after, str) or not after)):
+        raise RuleFileError(f"{where}: each entry is a non-empty pattern, or a mapping with 'pattern' and 'not_followed_by'")
+    try:
+        return RuleRegex.compile(pattern, case_sensitive, after)
+    except RegexError as error:
+        raise RuleFileError(f"{where}: {error}") from None
 
 
 def _parse_sentiment(raw: Any, path: Path, rule_id: str) -> SentimentPattern | None:
