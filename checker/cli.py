@@ -150,7 +150,7 @@ def _scan_items(lines: Iterator[bytes]) -> Iterator[tuple[tuple[str, str | None]
         try:
             row = json.loads(line)
             yield (str(row.get("id", number)), None), row["text"]
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # nested 100,000 deep
             yield (str(number), f"line {number} is not a JSON object with a 'text' field"), ""
 
 

@@ -27,7 +27,6 @@ from presidio_analyzer.predefined_recognizers import (
     EmailRecognizer,
     PhoneRecognizer,
     SpacyRecognizer,
-    UrlRecognizer,
     UsSsnRecognizer,
 )
 from spacy.attrs import IDX, LEMMA, LENGTH
@@ -39,7 +38,9 @@ from checker.prefilter import fold, literal_check, required_literals
 
 LANGUAGE = "en"
 # Only what a US clinician's post can carry; credit cards, IBANs, crypto wallets and the like are not.
-TRIMMED_ENTITIES = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "URL", "US_SSN")
+# Links are a rule regex on RE2 (rules/identifiers.yaml, personal-link): Presidio's URL patterns cost the
+# square of a dotted stretch's length with a large constant (64 characters of "a.a." took 18 ms).
+TRIMMED_ENTITIES = ("PERSON", "LOCATION", "EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN")
 
 # Offline: an empty URL list makes tldextract use the suffix snapshot it ships with; no cache on disk.
 _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
@@ -48,10 +49,20 @@ _OFFLINE_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallba
 # The flags of Presidio's `regex` patterns that Python's `re` reads the same way.
 _RE_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
 _DIGIT = re.compile(r"\d")
+# Longer than any address a post carries (browsers cap URLs near 2,000; shared links are far shorter).
+MAX_CHUNK = 512
+_LONG_STRETCH = re.compile(r"\S{%d,}" % (MAX_CHUNK + 1))
 
 
 class Prefiltered(PatternRecognizer):
-    """A pattern recognizer that skips drafts holding none of the literals its regexes need."""
+    """A pattern recognizer that skips drafts holding none of the literals its regexes need, and reads
+    an overlong whitespace-free stretch only up to MAX_CHUNK characters.
+
+    Presidio's URL and e-mail patterns (Python's `regex`, backtracking) cost the square of a stretch's
+    length: "http://" + "a." * 24,990 took over 50 s. Real addresses are far shorter, so a stretch over
+    MAX_CHUNK characters is blanked out (spaces keep every offset) and its first MAX_CHUNK characters
+    are analyzed on their own. Drafts without such a stretch get Presidio's own results unchanged.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -63,7 +74,17 @@ class Prefiltered(PatternRecognizer):
             folded = fold(text)
             if not any(literal_check(literals, folded) for literals in self.required):
                 return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)
+        long_stretches = list(_LONG_STRETCH.finditer(text))
+        if not long_stretches:
+            return super().analyze(text, entities, nlp_artifacts, regex_flags)
+        blanked = _LONG_STRETCH.sub(lambda match: " " * len(match.group()), text)
+        results = super().analyze(blanked, entities, nlp_artifacts, regex_flags)
+        for stretch in long_stretches:
+            for result in super().analyze(stretch.group()[:MAX_CHUNK], entities, None, regex_flags):
+                result.start += stretch.start()
+                result.end += stretch.start()
+                results.append(result)
+        return results
 
 
 def _regex_literals(source: str, flags: int):
@@ -79,10 +100,6 @@ class OfflineEmailRecognizer(Prefiltered, EmailRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         return _OFFLINE_TLD(pattern_text).fqdn != ""
-
-
-class PrefilteredUrlRecognizer(Prefiltered, UrlRecognizer):
-    """Presidio's URL recognizer, skipping drafts with no "http" and no dot before a web domain."""
 
 
 class PrefilteredSsnRecognizer(Prefiltered, UsSsnRecognizer):
@@ -167,7 +184,6 @@ def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine,
             # US national formats, plus any number written with its +country code; each extra region
             # is another full pass of libphonenumber's matcher (8 regions cost 5x one).
             DigitGatedPhoneRecognizer(supported_regions=("US",)),
-            PrefilteredUrlRecognizer(),
             PrefilteredSsnRecognizer(),
         ):
             registry.add_recognizer(recognizer)

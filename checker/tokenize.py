@@ -28,8 +28,9 @@ from checker.errors import InputError
 LONG_CHUNK = 100  # longer than any word, handle or ordinary URL
 PIECE = 32  # spaCy tokenizes 32 characters of anything in well under a millisecond
 RUN = 8  # this many copies of one character in a long chunk are one token ("!!!!!!!!", "--------")
-# 50,000 characters of prose are about 11,000 tokens; twice that is still a post, and bounds the parse.
-DEFAULT_MAX_TOKENS = 25_000
+# 50,000 characters of prose are about 11,000 tokens; 20,000 is still a post, and bounds the parse (about
+# 4 s on this 2-core machine at 0.2 ms a token).
+DEFAULT_MAX_TOKENS = 20_000
 
 _LONG_CHUNK = re.compile(r"\S{%d,}" % (LONG_CHUNK + 1))
 

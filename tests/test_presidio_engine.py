@@ -7,7 +7,7 @@ import random
 
 from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UrlRecognizer, UsSsnRecognizer
+from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UsSsnRecognizer
 
 from checker.memo import BoundedMemo
 from checker.presidio_engine import (
@@ -15,7 +15,6 @@ from checker.presidio_engine import (
     LinearContextEnhancer,
     Prefiltered,
     PrefilteredSsnRecognizer,
-    PrefilteredUrlRecognizer,
     analyze_doc,
     build_analyzer,
 )
@@ -79,7 +78,6 @@ def test_artifacts_without_the_index_fall_back_to_presidio(checker):
 
 def test_prefiltered_recognizers_find_what_presidios_own_find(checker):
     ours_and_theirs = [
-        (PrefilteredUrlRecognizer(), UrlRecognizer()),
         (PrefilteredSsnRecognizer(), UsSsnRecognizer()),
         (DigitGatedPhoneRecognizer(supported_regions=("US",)), PhoneRecognizer(supported_regions=("US",))),
     ]
@@ -89,15 +87,21 @@ def test_prefiltered_recognizers_find_what_presidios_own_find(checker):
             expected = as_tuples(theirs.analyze(text, theirs.supported_entities))
             assert as_tuples(ours.analyze(text, ours.supported_entities)) == expected, (type(ours).__name__, text)
             found += len(expected)
-    assert found >= 10
+    assert found >= 5
 
 
-def test_url_patterns_are_prefiltered():
-    """Each URL regex needs "http" or a dot before a known domain, so drafts without either skip them."""
-    recognizer = PrefilteredUrlRecognizer()
-    assert isinstance(recognizer, Prefiltered)
-    assert all(literals is not None for literals in recognizer.required)
-    assert recognizer.analyze("Dots. Everywhere... and 3.5mg of it.", ["URL"]) == []
+def test_an_overlong_stretch_is_read_up_to_its_first_characters_only():
+    stock = UsSsnRecognizer()
+    ours = PrefilteredSsnRecognizer()
+    head = "ref:536-22-1235;"
+    stretch = head + "x." * 2000 + ";536-22-1236"
+    text = "SSN 536-22-1237 then " + stretch + " and 536-22-1234 after"
+    expected = as_tuples(stock.analyze(text.replace(stretch, " " * len(stretch)), stock.supported_entities))
+    offset = text.index(head)
+    expected += [(kind, start + offset, end + offset, score)
+                 for kind, start, end, score in as_tuples(stock.analyze(head, stock.supported_entities))]
+    assert sorted(as_tuples(ours.analyze(text, ours.supported_entities))) == sorted(expected)
+    assert len(expected) == 3  # before, at the start of, and after the stretch; not its far end
 
 
 def test_artifacts_are_presidios_own(checker):
