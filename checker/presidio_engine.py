@@ -141,9 +141,12 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
 
     def __init__(self, nlp: Language):
         mapping = NerModelConfiguration().model_to_presidio_entity_mapping | {"FAC": "LOCATION"}
+        # Labels no rule can use (CARDINAL, MONEY, ...): Presidio would log a warning per entity per draft.
+        unused = sorted(set(nlp.get_pipe("ner").labels) - set(mapping)) if nlp.has_pipe("ner") else []
         super().__init__(
             models=[{"lang_code": LANGUAGE, "model_name": nlp.meta.get("name", "preloaded")}],
-            ner_model_configuration=NerModelConfiguration(model_to_presidio_entity_mapping=mapping),
+            ner_model_configuration=NerModelConfiguration(model_to_presidio_entity_mapping=mapping,
+                                                          labels_to_ignore=unused),
         )
         self.nlp = {LANGUAGE: nlp}
         self._keywords: BoundedMemo[str, list[str]] = BoundedMemo()  # lemma -> Presidio's keywords for it

@@ -159,34 +159,42 @@ def _placeholder(finding: Finding, placeholders: dict[str, str]) -> str:
 
 
 def _recurrences(text: str, identifiers: list[Finding], placeholders: dict[str, str]) -> list[tuple[int, int, str]]:
-    """Every place outside the flagged spans where a flagged identifier's text (any case, as whole words)
-    or a word of a flagged name recurs. One pass over the draft's words, whatever the number of findings."""
+    """Every place where a flagged identifier's text (any case, as whole words) or a word of a flagged
+    name recurs. One `str.find` walk per distinct text, in C, however many findings share it."""
     needles: dict[str, str] = {}  # lower-case phrase -> placeholder
     for finding in identifiers:
         placeholder = _placeholder(finding, placeholders)
-        needles.setdefault(finding.text.strip().lower(), placeholder)
+        needles.setdefault(_lower(finding.text.strip()), placeholder)
         if finding.type in NAME_TYPES:
             for word in _WORD.findall(finding.text):
                 if len(word) > 2 and word[:1].isupper() and word.lower() not in _TITLES:
-                    needles.setdefault(word.lower(), placeholder)
+                    needles.setdefault(_lower(word), placeholder)
     needles.pop("", None)
-    by_first_word: dict[str, list[str]] = {}
-    for needle in needles:
-        first = _WORD.match(needle)
-        if first:
-            by_first_word.setdefault(first.group(), []).append(needle)
-    lowered = text.lower()
+    lowered = _lower(text)
     found = []
-    for word in _WORD.finditer(lowered):
-        for needle in by_first_word.get(word.group(), ()):
-            end = word.start() + len(needle)
-            if lowered.startswith(needle, word.start()) and not (end < len(text) and _is_word_char(lowered[end])):
-                found.append((word.start(), end, needles[needle]))
+    for needle, placeholder in needles.items():
+        # Whole words: "Ann" is not redacted inside "Annual", nor "12" inside "120".
+        word_start, word_end = _is_word_char(needle[0]), _is_word_char(needle[-1])
+        at = lowered.find(needle)
+        while at != -1:
+            end = at + len(needle)
+            if not (word_start and at and _is_word_char(lowered[at - 1])) and \
+                    not (word_end and end < len(lowered) and _is_word_char(lowered[end])):
+                found.append((at, end, placeholder))
+            at = lowered.find(needle, at + 1)
     kept: list[tuple[int, int, str]] = []  # leftmost-longest: "mrs. quillfeather" over "quillfeather" in it
     for span in sorted(found, key=lambda s: (s[0], -s[1])):
         if not kept or span[0] >= kept[-1][1]:
             kept.append(span)
     return kept
+
+
+def _lower(text: str) -> str:
+    """Lower case with every offset kept: the few letters that lower-case to two characters (İ) stay."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
 
 
 class _Intervals:
