@@ -134,7 +134,7 @@ async def healthz(checker: CheckerDep) -> dict:
              dependencies=[content_type(*JSON)])
 def check(body: CheckRequest, checker: CheckerDep) -> dict:
     """Check one draft; the report is the same JSON as `postcheck check --format json`."""
-    return checker.check(body.text, author=body.author, disable=body.disable).to_dict()
+    return checker.check(body.text, author=body.author, disable=body.disable, allow=body.allow).to_dict()
 
 
 @router.post("/v1/check/batch", response_model=BatchResponse, responses=ERRORS, tags=["check"],
@@ -147,7 +147,7 @@ def check_batch(body: BatchRequest, checker: CheckerDep, settings: SettingsDep) 
         raise HTTPException(413, f"batch has {len(body.drafts)} drafts; the limit is {settings.max_batch} "
                                  "(POSTCHECK_MAX_BATCH)")
     outcomes = checker.check_stream(((d.id, d.text) for d in body.drafts), author=body.author,
-                                    disable=body.disable)
+                                    disable=body.disable, allow=body.allow)
     return {"results": [{"id": key, "report": outcome.to_dict()} if isinstance(outcome, Report)
                         else {"id": key, "error": str(outcome)} for key, outcome in outcomes]}
 

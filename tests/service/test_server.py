@@ -71,7 +71,7 @@ def test_openapi_document_comes_from_the_wire_models(client):
     assert {"/v1/check", "/v1/check/batch", "/v1/rules", "/healthz", "/v2/check", "/v2/languages"} <= set(spec["paths"])
     request_ref = spec["paths"]["/v1/check"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert request_ref.endswith("/CheckRequest")
-    assert set(spec["components"]["schemas"]["CheckRequest"]["properties"]) == {"text", "platform", "author", "disable"}
+    assert set(spec["components"]["schemas"]["CheckRequest"]["properties"]) == {"text", "platform", "author", "disable", "allow"}
 
 
 def test_docs_page_works_offline(client):
