@@ -4,8 +4,9 @@
     postcheck serve                  runs it under uvicorn (service/server.py)
 
 Routes: POST /v1/check, POST /v1/check/batch, GET /v1/rules, GET /healthz, and LanguageTool's
-POST /v2/check and GET /v2/languages for its clients and browser add-ons. The wire format is in
-schemas.py, statuses in errors.py, logging/limits/token in middleware.py.
+POST /v2/check and GET /v2/languages for its clients and browser add-ons; the paste page and the
+rule pages are in web.py. The wire format is in schemas.py, statuses in errors.py, logging/limits/token
+in middleware.py.
 
 Checking is CPU-bound, so the check routes are plain `def`: FastAPI runs them in its threadpool and a
 long draft does not stall the event loop (or the health check) while others wait. For more than one
@@ -27,6 +28,7 @@ from starlette.middleware.cors import CORSMiddleware
 from checker import Checker, Report
 from checker.errors import InputError
 from .errors import install_error_handlers
+from . import web
 from .languagetool import LANGUAGES, AnnotatedText, resolve_language, software, to_matches
 from .middleware import AccessLog, BearerToken, BodyLimit
 from .schemas import (
@@ -44,7 +46,7 @@ from .schemas import (
 from .settings import ServiceSettings
 
 VERSION = version("postcheck")
-OPEN_PATHS = ("/healthz",)
+OPEN_PATHS = ("/healthz", *web.OPEN_PATHS)
 DOCS_ASSETS = "/docs-assets"
 JSON = ("application/json",)
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -78,12 +80,14 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
     app.state.checker = checker
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(web.router)
 
     # Added innermost first: the token is checked before any body is read, the CORS layer answers
     # preflights and decorates every answer (errors included), the access log sees everything.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.token:
-        app.add_middleware(BearerToken, token=settings.token, open_paths=OPEN_PATHS)
+        app.add_middleware(BearerToken, token=settings.token, open_paths=OPEN_PATHS,
+                           open_prefixes=web.OPEN_PREFIXES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
@@ -91,7 +95,7 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
         )
     paths = {route.path for route in (*app.routes, *router.routes)
              if isinstance(getattr(route, "path", None), str)}
-    app.add_middleware(AccessLog, paths=paths, prefixes=(DOCS_ASSETS,))
+    app.add_middleware(AccessLog, paths=paths, prefixes=(DOCS_ASSETS, *web.OPEN_PREFIXES))
     return app
 
 

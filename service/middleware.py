@@ -123,20 +123,32 @@ class BodyLimit:
 
 
 class BearerToken:
-    """When a token is configured, every route but the open ones needs `Authorization: Bearer <token>`."""
+    """When a token is configured, every route but the open ones needs `Authorization: Bearer <token>`.
 
-    def __init__(self, app: ASGIApp, token: str, open_paths: Collection[str]):
+    Open: `open_paths` exactly, and everything under `open_prefixes` (pages that carry no draft).
+    """
+
+    def __init__(self, app: ASGIApp, token: str, open_paths: Collection[str],
+                 open_prefixes: Collection[str] = ()):
         self.app = app
-        self.token = token.encode()
+        self.token = token
         self.open_paths = frozenset(open_paths)
+        self.open_prefixes = tuple(prefix.rstrip("/") + "/" for prefix in open_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorised(scope):
+        if scope["type"] != "http" or self._open(scope["path"]) or self._authorised(scope):
             await self.app(scope, receive, send)
             return
         await error_response(401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
 
+    def _open(self, path: str) -> bool:
+        return path in self.open_paths or path.startswith(self.open_prefixes)
+
     def _authorised(self, scope: Scope) -> bool:
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
-        # compare_digest: the time taken must not tell an attacker how much of a guess was right.
-        return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self.token)
+        return scheme.lower() == "bearer" and token_matches(presented.strip(), self.token)
+
+
+def token_matches(presented: str, token: str) -> bool:
+    # compare_digest: the time taken must not tell an attacker how much of a guess was right.
+    return hmac.compare_digest(presented.encode(), token.encode())
