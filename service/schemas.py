@@ -132,13 +132,22 @@ class ErrorResponse(BaseModel):
 # -- LanguageTool's HTTP API (v2), the subset its clients and browser add-ons read ---------------------
 
 class LTCheckForm(BaseModel):
-    """Form fields of LanguageTool's POST /v2/check; fields postcheck has no use for are ignored."""
+    """Fields of LanguageTool's /v2/check (form fields for POST, query parameters for GET); fields
+    postcheck has no use for are ignored."""
 
     model_config = ConfigDict(extra="ignore")
     text: str | None = None
     data: str | None = Field(None, description='Annotated text: {"annotation": [{"text": ...}, {"markup": ...}]}')
     language: str = Field(max_length=35, description="auto or an English variant (see /v2/languages).")
+    username: str | None = Field(None, max_length=200, description="Any name; LanguageTool clients send one with apiKey.")
+    apiKey: str | None = Field(None, max_length=1000, description="POSTCHECK_TOKEN, for clients that cannot send "
+                                                                  "an Authorization header.")
+    enabledRules: str | None = Field(None, max_length=10_000, description="Rule ids whose info-level notes to show; "
+                                                                          "with enabledOnly, the only rules to run.")
     disabledRules: str | None = Field(None, max_length=10_000)
+    enabledCategories: str | None = Field(None, max_length=1_000, description="IDENTIFIER, TIMELINE, VENTING, CONDUCT.")
+    disabledCategories: str | None = Field(None, max_length=1_000)
+    enabledOnly: bool = Field(False, description="Run only enabledRules and enabledCategories.")
     level: str | None = Field(None, max_length=20, description="picky also returns info-level notes.")
 
 
@@ -157,10 +166,15 @@ class LTCategory(BaseModel):
     name: str
 
 
+class LTUrl(BaseModel):
+    value: str
+
+
 class LTRule(BaseModel):
     id: str
     description: str
     issueType: str
+    urls: list[LTUrl] = Field([], description="The rule's page on this server: what, why, example, instead.")
     category: LTCategory
 
 
