@@ -25,6 +25,7 @@
   let shown = null;  // {text, report, marks}: what the result section shows
   let open = null;  // {index, pinned}: the card on screen
   let hideTimer = 0;
+  let returning = false;  // focus is going back to a mark because its card closed: keep it closed
 
   function loadSettings() {
     try {
@@ -149,7 +150,13 @@
       open.pinned = open.pinned || pin;
     } else {
       if (open) shown.marks.get(open.index)?.setAttribute("aria-expanded", "false");
-      card.replaceChildren(ui.buildCard(document, finding, cardActions()));
+      const close = document.createElement("button");
+      close.type = "button";
+      close.className = "pc-button popover-close";
+      close.textContent = "Close";
+      close.setAttribute("aria-label", "Close this card");
+      close.addEventListener("click", () => hideCard(true));
+      card.replaceChildren(close, ui.buildCard(document, finding, cardActions()));
       card.setAttribute("aria-label", `${ui.describe(finding)}: ${finding.message}`);
       open = { index, pinned: pin };
     }
@@ -184,7 +191,11 @@
     open = null;
     card.hidden = true;
     document.body.append(card);
-    if (returnFocus && mark) mark.focus();
+    if (returnFocus && mark) {
+      returning = true;
+      mark.focus();
+      returning = false;
+    }
   }
 
   function hideSoon() {
@@ -205,7 +216,7 @@
   });
   marked.addEventListener("focusin", (event) => {
     const mark = markOf(event.target);
-    if (mark && !(open && open.pinned && Number(mark.dataset.index) === open.index)) {
+    if (mark && !returning && !(open && open.pinned && Number(mark.dataset.index) === open.index)) {
       showCard(Number(mark.dataset.index), false);
     }
   });
