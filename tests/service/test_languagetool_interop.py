@@ -146,3 +146,18 @@ def test_private_network_preflight_is_answered_for_allowed_origins(client):
     stranger = client.options("/v1/check", headers=headers | {"Origin": "https://evil.example.com"})
     assert stranger.status_code == 400
     assert "access-control-allow-origin" not in stranger.headers
+
+
+def test_drafts_in_query_strings_and_allow_lists_stay_out_of_the_logs(server, client):
+    """GET /v2/check puts the draft in the URL, and `allow` words are pieces of drafts: neither may
+    reach anything the server writes."""
+    draft = "Zebulon Quartermaine of Wexford Lane came in last night at 3am."
+    assert client.get("/v2/check", params={"text": draft, "language": "en-US"}).status_code == 200
+    assert client.get("/v2/check", params={"text": draft, "language": "Quartermaine"}).status_code == 422
+    assert client.post("/v1/check", json={"text": draft, "allow": ["Zebulon Quartermaine"]}).status_code == 200
+    assert client.post("/v1/check", json={"text": draft, "allow": ["Wexford" * 40]}).status_code == 422
+    assert client.get("/rules/Quartermaine").status_code == 404
+    output = server.output()
+    assert "GET /v2/check 200" in output
+    for secret in ("Zebulon", "Quartermaine", "Wexford"):
+        assert secret not in output
