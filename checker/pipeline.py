@@ -7,6 +7,7 @@ merges what they found. Loading the model and compiling the rules happen once, i
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Collection, Iterable, Iterator, TypeVar
 
@@ -22,7 +23,7 @@ from checker.detectors.sentiment import SentimentDetector, build_analyzer
 from checker.errors import ConfigError, InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
-from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
+from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of, with_rewrites
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
 from checker.rules import RuleSet, load_rules, rule_dirs_from_env
@@ -79,11 +80,13 @@ class Checker:
         self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
 
     # -- public API ---------------------------------------------------------------------------------
-    def check(self, text: str, author: str | None = None, disable: Collection[str] = ()) -> Report:
+    def check(self, text: str, author: str | None = None, disable: Collection[str] = (),
+              allow: Collection[str] = ()) -> Report:
         """Check one draft; `disable` turns rules off for this draft only (the HTTP service's per-request
-        option), exactly as if the Checker had been built without them."""
-        disabled = self._disabled(disable)
-        return self._report(self.parse(text), author, disabled)
+        option), exactly as if the Checker had been built without them. `allow` accepts words or phrases
+        for this draft only: a match that lies within one of them (any case) is not a finding."""
+        disabled, allowed = self._disabled(disable), _allowed(allow)
+        return self._report(self.parse(text), author, disabled, allowed)
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -96,20 +99,23 @@ class Checker:
             yield outcome
 
     def check_stream(
-        self, items: Iterable[tuple[K, str]], author: str | None = None, disable: Collection[str] = ()
+        self, items: Iterable[tuple[K, str]], author: str | None = None, disable: Collection[str] = (),
+        allow: Collection[str] = (),
     ) -> Iterator[tuple[K, Report | InputError]]:
         """Check (key, text) pairs in batches, keeping order; a bad draft yields its InputError in place
-        of a report so one empty line does not stop a scan of thousands.
+        of a report so one empty line does not stop a scan of thousands. `disable` and `allow` as for
+        `check`, for every draft.
 
         A batch holds at most BATCH_SIZE drafts and BATCH_CHARS characters (one draft over that is a
         batch of its own), so memory is bounded by characters in flight, not by a count of drafts:
         a hundred drafts of 10,000 characters parsed at once peaked at 1.7 GB."""
-        disabled = self._disabled(disable)
+        disabled, allowed = self._disabled(disable), _allowed(allow)
         for batch in _batches(self._tokenized(items), BATCH_SIZE, BATCH_CHARS):
             docs = iter(self.nlp.pipe([tokens for _, tokens in batch if not isinstance(tokens, InputError)],
                                       batch_size=len(batch)))
             for key, tokens in batch:
-                yield key, tokens if isinstance(tokens, InputError) else self._report(next(docs), author, disabled)
+                yield key, tokens if isinstance(tokens, InputError) else \
+                    self._report(next(docs), author, disabled, allowed)
 
     def _tokenized(self, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, Doc | InputError]]:
         for key, text in items:
@@ -157,14 +163,17 @@ class Checker:
         return frozenset(rule_ids)
 
     def _candidates(
-        self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()
+        self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset(),
+        allowed: tuple[re.Pattern[str], ...] = (),
     ) -> tuple[DraftContext, list[Candidate]]:
         """Run every detector over the parse and keep the candidates their rules' context allows."""
         names = self.author_names | _name_parts(author)
         ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names, polarity=self._polarity)
+        accepted = [match.span() for pattern in allowed for match in pattern.finditer(doc.text)]
         candidates: list[Candidate] = []
         for detector in self.detectors:
-            candidates.extend(c for c in detector(doc, ctx) if c.rule.id not in disabled)
+            candidates.extend(c for c in detector(doc, ctx) if c.rule.id not in disabled
+                              and not any(start <= c.start and c.end <= end for start, end in accepted))
         # Matches that show a sentence is about a patient ("a 97-year-old") and count on their own
         # terms make that sentence an encounter for every other rule's context.
         ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
@@ -176,10 +185,11 @@ class Checker:
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
 
-    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()) -> Report:
-        ctx, candidates = self._candidates(doc, author, disabled)
+    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset(),
+                allowed: tuple[re.Pattern[str], ...] = ()) -> Report:
+        ctx, candidates = self._candidates(doc, author, disabled, allowed)
         risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
-        findings = merge_overlaps(ctx.text, findings)
+        findings = with_rewrites(merge_overlaps(ctx.text, findings), self.placeholders)
         return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
 
 
@@ -196,6 +206,18 @@ def _batches(items: Iterable[tuple[K, Doc | InputError]], size: int, chars: int)
         held += length
     if batch:
         yield batch
+
+
+def _allowed(words: Collection[str]) -> tuple[re.Pattern[str], ...]:
+    """One case-insensitive pattern per allowed word or phrase (each on its own, so overlapping ones
+    all count); blank ones are skipped. Errors name the position, never the word."""
+    patterns = []
+    for position, word in enumerate(words):
+        if not isinstance(word, str):
+            raise InputError(f"allow word {position + 1} must be text, got {type(word).__name__}")
+        if word.strip():
+            patterns.append(re.compile(re.escape(word.strip()), re.IGNORECASE))
+    return tuple(patterns)
 
 
 def _name_parts(author: str | None) -> frozenset[str]:

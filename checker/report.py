@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Iterable, Mapping
 
 from checker.candidates import Candidate
 from checker.rules import SEVERITY_RANK
@@ -20,13 +20,21 @@ VERDICTS = ("ok", "review", "block")
 
 @dataclass(frozen=True)
 class Finding:
-    """One flagged span: what it is, why it matters, what to write instead."""
+    """One flagged span: what it is, why it matters, what to write instead.
+
+    `start`/`end` index the draft as Python does (code points); `start_utf16`/`end_utf16` index it as
+    JavaScript and Java do (UTF-16 code units, where a character past U+FFFF, such as most emoji,
+    counts two), so a browser's `text.slice(start_utf16, end_utf16)` is the flagged text.
+    `replacement` is a drop-in rewrite of the flagged text where there is one (see `with_rewrites`).
+    """
 
     rule: str
     category: str
     type: str
     start: int
     end: int
+    start_utf16: int
+    end_utf16: int
     text: str
     severity: str
     message: str
@@ -34,6 +42,7 @@ class Finding:
     why: str
     reference: str
     quasi: str | None = None
+    replacement: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +82,11 @@ class Report:
         return tuple(f for f in self.findings if f.severity != "info")
 
 
+def utf16_index(text: str, index: int) -> int:
+    """Where code point `index` of `text` falls when the text is counted in UTF-16 code units."""
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
 def to_finding(text: str, candidate: Candidate) -> Finding:
     rule = candidate.rule
     return Finding(
@@ -81,6 +95,8 @@ def to_finding(text: str, candidate: Candidate) -> Finding:
         type=rule.type,
         start=candidate.start,
         end=candidate.end,
+        start_utf16=utf16_index(text, candidate.start),
+        end_utf16=utf16_index(text, candidate.end),
         text=text[candidate.start:candidate.end],
         severity=candidate.severity or rule.severity,
         message=rule.message,
@@ -118,13 +134,52 @@ def _combine(text: str, group: list[Finding]) -> Finding:
     start, end = min(f.start for f in group), max(f.end for f in group)
     if (start, end) == (best.start, best.end):
         return best
-    fields = best.to_dict() | {"start": start, "end": end, "text": text[start:end]}
-    return Finding(**fields)
+    return replace(best, start=start, end=end, start_utf16=utf16_index(text, start),
+                   end_utf16=utf16_index(text, end), text=text[start:end])
 
 
 def verdict_of(findings: Iterable[Finding]) -> str:
     worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
     return VERDICTS[worst]
+
+
+def placeholder_for(finding: Finding, placeholders: Mapping[str, str]) -> str:
+    """What stands in for an identifier: its rule's `redact` text ("[name]", "[age]"), else its type."""
+    return placeholders.get(finding.rule) or f"[{finding.type.lower().replace('_', ' ')}]"
+
+
+# An exact age in years ("82yo", "67-year-old", "aged 52", "52F", "(F, 52)"): the number and its unit.
+_EXACT_AGE = re.compile(
+    r"(?<![\d.])(\d{1,3})(?!\d|\.\d|s\b|-something)"
+    r"([ \t]?(?:-[ \t]?)?(?:yo|y\.o\.|y/o|yrs?[ \t]?old|years?[ \t-]old|-?year-old|yr-old)(?!\w))?"
+)
+_NOT_IN_YEARS = re.compile(r"(?:month|week|day)s?[ \t-]old", re.IGNORECASE)
+ROUNDED_AGES = range(20, 90)  # "a 10-something" reads wrong; 90 and over is Safe Harbor's own bucket
+
+
+def rounded_age(span: str) -> str | None:
+    """The span with its exact age rounded down to a decade ("82yo" -> "80-something", "(F, 52)" ->
+    "(F, 50-something)"), or None where rounding is not the safe rewrite: ages under 20 or over 89,
+    ages in months, weeks or days, and spans that hold no exact age."""
+    match = _EXACT_AGE.search(span)
+    if match is None or _NOT_IN_YEARS.search(span) or int(match.group(1)) not in ROUNDED_AGES:
+        return None
+    rounded = f"{int(match.group(1)) // 10 * 10}-something"
+    after = span[match.end():]
+    return span[:match.start()] + rounded + (" " if after[:1].isalpha() else "") + after
+
+
+def with_rewrites(findings: Iterable[Finding], placeholders: Mapping[str, str]) -> list[Finding]:
+    """Each identifier with its `replacement`: an exact age rounded to its decade where that is safe,
+    else the placeholder the redacted draft uses. Timelines and venting have no drop-in rewrite (what to
+    write instead depends on the story), so theirs stays None."""
+    out = []
+    for finding in findings:
+        if finding.category == "identifier":
+            rewrite = rounded_age(finding.text) if finding.type == "AGE" else None
+            finding = replace(finding, replacement=rewrite or placeholder_for(finding, placeholders))
+        out.append(finding)
+    return out
 
 
 # Identifier types that name a person: each word of such a finding's name is redacted wherever it
@@ -134,12 +189,12 @@ _TITLES = frozenset({"mr", "mrs", "ms", "mx", "miss", "dr", "the", "pt", "patien
 _WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
-def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str]) -> str:
+def redact(text: str, findings: Iterable[Finding], placeholders: Mapping[str, str]) -> str:
     """The draft with every identifier replaced by its rule's placeholder ("[name]", "[age]"), and every
     other occurrence of a flagged identifier's text replaced the same way, so no flagged identifier
     survives in the safer draft."""
     identifiers = [f for f in findings if f.category == "identifier"]
-    spans = [(f.start, f.end, _placeholder(f, placeholders)) for f in identifiers]
+    spans = [(f.start, f.end, placeholder_for(f, placeholders)) for f in identifiers]
     flagged = _Intervals((start, end) for start, end, _ in spans)
     spans += [span for span in _recurrences(text, identifiers, placeholders) if not flagged.overlaps(*span[:2])]
     # Pieces are collected right to left and joined once, so a long draft costs one copy, not one per span.
@@ -154,16 +209,12 @@ def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str])
     return "".join(reversed(pieces))
 
 
-def _placeholder(finding: Finding, placeholders: dict[str, str]) -> str:
-    return placeholders.get(finding.rule) or f"[{finding.type.lower().replace('_', ' ')}]"
-
-
-def _recurrences(text: str, identifiers: list[Finding], placeholders: dict[str, str]) -> list[tuple[int, int, str]]:
+def _recurrences(text: str, identifiers: list[Finding], placeholders: Mapping[str, str]) -> list[tuple[int, int, str]]:
     """Every place where a flagged identifier's text (any case, as whole words) or a word of a flagged
     name recurs. One `str.find` walk per distinct text, in C, however many findings share it."""
     needles: dict[str, str] = {}  # lower-case phrase -> placeholder
     for finding in identifiers:
-        placeholder = _placeholder(finding, placeholders)
+        placeholder = placeholder_for(finding, placeholders)
         needles.setdefault(_lower(finding.text.strip()), placeholder)
         if finding.type in NAME_TYPES:
             for word in _WORD.findall(finding.text):
