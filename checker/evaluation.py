@@ -130,9 +130,9 @@ def score(drafts: Sequence[LabeledDraft], findings_per_draft: Iterable[Sequence[
 
 def presidio_baseline(nlp) -> Callable[[Sequence[str]], list[list[Finding]]]:
     """Plain Presidio (default recognizers, same model): DATE_TIME as timeline, the rest as identifier."""
-    from checker.presidio_engine import analyze_doc, build_analyzer
+    from checker.presidio_engine import analyze_doc, build_presidio_analyzer
 
-    analyzer, engine = build_analyzer(nlp, trimmed=False)
+    analyzer, engine = build_presidio_analyzer(nlp, trimmed=False)
 
     def run(texts: Sequence[str]) -> list[list[Finding]]:
         out: list[list[Finding]] = []

@@ -42,7 +42,7 @@ class CompiledRules:
     def find(self, doc: Doc, text: str) -> list[Candidate]:
         """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
         draft (`doc.text`, which spaCy rebuilds from the tokens on every access, read once by the caller)."""
-        by_id = {rule.id: rule for rule in self.ruleset.rules}
+        by_id = {rule.id: rule for rule in self.ruleset.evaluated}
         folded = fold(text)
         found: list[Candidate] = []
         for match_id, start, end in (*self.phrase_lower(doc), *self.phrase_exact(doc), *self.tokens(doc, folded)):
@@ -85,7 +85,7 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
 
     for name, words in ruleset.lexicons.items():
         phrase_lower.add(_LEXICON_KEY + name, as_docs(words))
-    for rule in ruleset.rules:
+    for rule in ruleset.evaluated:
         phrases: set[str] = set()
         for phrase in rule.phrases:
             name = lexicon_ref(phrase)

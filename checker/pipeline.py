@@ -15,11 +15,11 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.config import load_config
-from checker.context import DraftContext, counts
+from checker.context import DraftContext
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
-from checker.detectors.sentiment import SentimentDetector, build_analyzer
+from checker.detectors.sentiment import SentimentDetector, build_sentiment_analyzer
 from checker.errors import ConfigError, InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
@@ -27,6 +27,7 @@ from checker.report import Finding, Report, merge_overlaps, redact, to_finding, 
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
 from checker.rules import RuleSet, load_rules, rule_dirs_from_env
+from checker.spans import SpanIndex
 
 # A long blog post is ~20,000 characters; 50,000 is still a post, bounds the work one request can
 # cause, and keeps a checker process under 400 MB at its peak (the parse of 100,000 characters alone
@@ -34,6 +35,8 @@ from checker.rules import RuleSet, load_rules, rule_dirs_from_env
 DEFAULT_MAX_CHARS = 50_000
 BATCH_SIZE = 64
 BATCH_CHARS = 50_000
+# The risk step combines quasi-identifiers only in a draft where some sentence narrates an encounter.
+RISK_FACT = "encounter"
 K = TypeVar("K")
 
 
@@ -70,14 +73,15 @@ class Checker:
         self.author_names = _name_parts(author)
         self.compiled = compile_rules(self.ruleset, self.nlp)
         # One sentiment analyzer (VADER with clinical words neutralised) for the detector and for the
-        # context conditions that ask whether a sentence is positive.
-        self.analyzer = build_analyzer(self.ruleset)
+        # context predicate that asks whether a sentence is positive.
+        self.analyzer = build_sentiment_analyzer(self.ruleset)
         self.detectors: list[Detector] = [
             PatternDetector(self.compiled),
             EntityDetector(self.nlp, self.ruleset),
             SentimentDetector(self.ruleset, self.analyzer),
         ]
-        self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
+        self.placeholders = {rule.id: rule.redact for rule in self.ruleset.evaluated if rule.redact}
+        self.rules_by_id = {rule.id: rule for rule in self.ruleset.evaluated}
 
     # -- public API ---------------------------------------------------------------------------------
     def check(self, text: str, author: str | None = None, disable: Collection[str] = (),
@@ -166,21 +170,41 @@ class Checker:
         self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset(),
         allowed: tuple[re.Pattern[str], ...] = (),
     ) -> tuple[DraftContext, list[Candidate]]:
-        """Run every detector over the parse and keep the candidates their rules' context allows."""
+        """Run every detector over the parse, then each rule's context in the order the loader fixed
+        (checker/facts.py), so every fact a rule reads is complete when it reads it. Matches that count
+        set their rules' facts; silenced ones (a disabled rule, an allowed word) set them too and are only
+        left out of what is returned."""
         names = self.author_names | _name_parts(author)
-        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), self.ruleset, names, polarity=self._polarity)
-        accepted = [match.span() for pattern in allowed for match in pattern.finditer(doc.text)]
-        candidates: list[Candidate] = []
-        for detector in self.detectors:
-            candidates.extend(c for c in detector(doc, ctx) if c.rule.id not in disabled
-                              and not any(start <= c.start and c.end <= end for start, end in accepted))
-        # Matches that show a sentence is about a patient ("a 97-year-old") and count on their own
-        # terms make that sentence an encounter for every other rule's context.
-        ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
-        # Then sentences that vent at someone (warning or error), so a name there is flagged as tagging them.
-        ctx.mark_venting({ctx.sentence_index(c) for c in candidates
-                          if c.rule.category == "venting" and (c.severity or c.rule.severity) != "info" and counts(ctx, c)})
-        return ctx, [c for c in candidates if counts(ctx, c)]
+        ruleset = self.ruleset
+        ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), ruleset.lexicons, ruleset.facts, names,
+                           polarity=self._polarity)
+        candidates = [c for detector in self.detectors for c in detector(doc, ctx)]
+        by_rule: dict[str, list[int]] = {}
+        for index, candidate in enumerate(candidates):
+            by_rule.setdefault(candidate.rule.id, []).append(index)
+        silenced_rules = {rule.id for rule in ruleset.silenced} | disabled
+        accepted = SpanIndex(match.span() for pattern in allowed for match in pattern.finditer(ctx.text))
+        kept = [False] * len(candidates)
+        deferred: list[int] = []  # matches of rules that read a fact they set: reported once it is complete
+        for rule_id in ruleset.order:
+            rule, context = self.rules_by_id[rule_id], ruleset.contexts[rule_id]
+            for index in by_rule.get(rule_id, ()):
+                candidate = candidates[index]
+                text = ctx.text[candidate.start:candidate.end].lower()
+                if text in rule.allow:  # the rule's own exceptions: not its match at all
+                    continue
+                silenced = rule_id in silenced_rules or text in ruleset.allow_words \
+                    or accepted.contains(candidate.start, candidate.end)
+                if context.survives(ctx, candidate):
+                    if rule.sets and (candidate.severity or rule.severity) != "info":
+                        for fact in rule.sets:
+                            ctx.set_fact(fact, ctx.sentence_index(candidate))
+                    kept[index] = not silenced
+                if rule_id in ruleset.report_contexts and not silenced:
+                    deferred.append(index)
+        for index in deferred:
+            kept[index] = ruleset.report_contexts[candidates[index].rule.id].survives(ctx, candidates[index])
+        return ctx, [candidate for index, candidate in enumerate(candidates) if kept[index]]
 
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
@@ -188,7 +212,7 @@ class Checker:
     def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset(),
                 allowed: tuple[re.Pattern[str], ...] = ()) -> Report:
         ctx, candidates = self._candidates(doc, author, disabled, allowed)
-        risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
+        risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.fact_anywhere(RISK_FACT))
         findings = with_rewrites(merge_overlaps(ctx.text, findings), self.placeholders)
         return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
 

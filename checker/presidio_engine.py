@@ -176,7 +176,7 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
         return artifacts
 
 
-def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:
+def build_presidio_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:
     """An AnalyzerEngine over `nlp`: trimmed for postcheck, or Presidio's defaults for the baseline."""
     engine = PreloadedSpacyEngine(nlp)
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])

@@ -8,12 +8,12 @@ the verdict: `block` on any error, `review` on any warning, else `ok`. Info find
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable, Mapping
 
 from checker.candidates import Candidate
 from checker.rules import SEVERITY_RANK
+from checker.spans import SpanIndex
 
 VERDICTS = ("ok", "review", "block")
 
@@ -195,7 +195,7 @@ def redact(text: str, findings: Iterable[Finding], placeholders: Mapping[str, st
     survives in the safer draft."""
     identifiers = [f for f in findings if f.category == "identifier"]
     spans = [(f.start, f.end, placeholder_for(f, placeholders)) for f in identifiers]
-    flagged = _Intervals((start, end) for start, end, _ in spans)
+    flagged = SpanIndex((start, end) for start, end, _ in spans)
     spans += [span for span in _recurrences(text, identifiers, placeholders) if not flagged.overlaps(*span[:2])]
     # Pieces are collected right to left and joined once, so a long draft costs one copy, not one per span.
     pieces: list[str] = []
@@ -246,23 +246,6 @@ def _lower(text: str) -> str:
     if len(lowered) == len(text):
         return lowered
     return "".join(char.lower() if len(char.lower()) == 1 else char for char in text)
-
-
-class _Intervals:
-    """Whether a span overlaps any of a fixed set of spans: one bisection, not a scan."""
-
-    def __init__(self, spans: Iterable[tuple[int, int]]):
-        ordered = sorted(spans)
-        self.starts = [start for start, _ in ordered]
-        self.reach: list[int] = []
-        furthest = -1
-        for _, end in ordered:
-            furthest = max(furthest, end)
-            self.reach.append(furthest)
-
-    def overlaps(self, start: int, end: int) -> bool:
-        before = bisect_left(self.starts, end)
-        return before > 0 and self.reach[before - 1] > start
 
 
 def _is_word_char(char: str) -> bool:
