@@ -21,6 +21,7 @@ from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_sentiment_analyzer
 from checker.errors import ConfigError, InputError
+from checker.fast.pipeline import FastPipeline
 from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of, with_rewrites
@@ -68,6 +69,7 @@ class Checker:
             disable, allow = (*disable, *config.allow_rules), (*allow, *config.allow_words)
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
+        self.pipeline = FastPipeline(self.nlp)
         self.max_chars = max_chars
         self.tokenizer = BoundedTokenizer(self.nlp.tokenizer, self.nlp.vocab, max_tokens)
         self.author_names = _name_parts(author)
@@ -115,8 +117,8 @@ class Checker:
         a hundred drafts of 10,000 characters parsed at once peaked at 1.7 GB."""
         disabled, allowed = self._disabled(disable), _allowed(allow)
         for batch in _batches(self._tokenized(items), BATCH_SIZE, BATCH_CHARS):
-            docs = iter(self.nlp.pipe([tokens for _, tokens in batch if not isinstance(tokens, InputError)],
-                                      batch_size=len(batch)))
+            docs = self.pipeline.pipe([tokens for _, tokens in batch if not isinstance(tokens, InputError)],
+                                      batch_size=len(batch))
             for key, tokens in batch:
                 yield key, tokens if isinstance(tokens, InputError) else \
                     self._report(next(docs), author, disabled, allowed)
@@ -143,7 +145,7 @@ class Checker:
         """The one spaCy pass every detector reads: bounded tokenization (checker/tokenize.py), then the
         pipeline's tagger, parser and entity recognizer."""
         self.validate(text)
-        return self.nlp(self.tokenizer(text))
+        return self.pipeline(self.tokenizer(text))
 
     def validate(self, text: str) -> None:
         """Raise InputError for drafts that cannot be checked; messages carry sizes, never content."""

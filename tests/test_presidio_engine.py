@@ -9,7 +9,7 @@ from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UsSsnRecognizer
 
-from checker.memo import BoundedMemo
+from checker.fast.memo import BoundedMemo
 from checker.presidio_engine import (
     DigitGatedPhoneRecognizer,
     LinearContextEnhancer,
