@@ -138,6 +138,8 @@ class Rule:
     sets: tuple[str, ...] = ()
     sets_declared: bool = False  # the rule file says `sets:` (or 0.1's marks_patient), so no default applies
     examples_flag: tuple[str, ...] = ()
+    # Where each flag example must fire: (start, end) spans marked [[like this]] in the rule file.
+    examples_flag_marks: tuple[tuple[tuple[int, int], ...], ...] = ()
     examples_pass: tuple[str, ...] = ()
     source: str = ""
 
@@ -448,8 +450,11 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     if quasi is not None:
         _choice(quasi, QUASI_KINDS, path, rule_id, "quasi")
     examples = _field(raw, "examples", dict, path, rule_id)
-    flag = _string_list(examples, "flag", path, rule_id)
+    flag_marked = [_marked_example(text, path, rule_id) for text in _string_list(examples, "flag", path, rule_id)]
+    flag = tuple(text for text, _ in flag_marked)
     must_pass = _string_list(examples, "pass", path, rule_id)
+    if any("[[" in text for text in must_pass):
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples.pass': a pass example marks nothing ([[...]])")
     if not flag or not must_pass:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples' needs 'flag' and 'pass' lists")
     redact = raw.get("redact")
@@ -482,9 +487,29 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         sets=_parse_sets(raw, path, rule_id),
         sets_declared="sets" in raw or raw.get("marks_patient") is True,
         examples_flag=flag,
+        examples_flag_marks=tuple(marks for _, marks in flag_marked),
         examples_pass=must_pass,
         source=str(path),
     )
+
+
+_MARK = re.compile(r"\[\[(.+?)\]\]")
+
+
+def _marked_example(text: str, path: Path, rule_id: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A flag example with its [[marked]] words: the plain text and where the marks are in it."""
+    plain, marks, at = [], [], 0
+    for match in _MARK.finditer(text):
+        plain.append(text[at:match.start()])
+        start = sum(map(len, plain))
+        plain.append(match.group(1))
+        marks.append((start, start + len(match.group(1))))
+        at = match.end()
+    plain.append(text[at:])
+    result = "".join(plain)
+    if "[[" in result or "]]" in result:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples.flag': unbalanced [[ ]] in an example")
+    return result, tuple(marks)
 
 
 def _parse_sets(raw: Mapping[str, Any], path: Path, rule_id: str) -> tuple[str, ...]:

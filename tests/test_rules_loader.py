@@ -119,3 +119,25 @@ def test_an_oversized_rule_file_is_refused_before_it_is_parsed(tmp_path):
     path.write_text("lexicons:\n  big: [" + "x" * 1_000_001 + "]\n")
     with pytest.raises(RuleFileError, match=r"over 1,000,000 bytes"):
         load_rule_files([path])
+
+
+def test_flag_examples_mark_where_the_rule_fires(tmp_path):
+    body = "rules:" + VALID.format(rule_id="marked").replace(
+        'flag: ["Admitted a patient to Starling Ward with pneumonia."]',
+        'flag: ["Admitted a patient to [[Starling Ward]] with [[pneumonia]]."]')
+    rule = load_rule_files([write_pack(tmp_path, body)]).get("marked")
+    text = rule.examples_flag[0]
+    assert text == "Admitted a patient to Starling Ward with pneumonia."
+    assert [text[s:e] for s, e in rule.examples_flag_marks[0]] == ["Starling Ward", "pneumonia"]
+
+
+@pytest.mark.parametrize("flag, passes, fragment", [
+    ('"a [[Starling Ward"', '"Starling Ward is hiring nurses."', "unbalanced"),
+    ('"a patient on [[Starling Ward]]"', '"[[Starling Ward]] is hiring."', "marks nothing"),
+])
+def test_badly_marked_examples_are_refused(tmp_path, flag, passes, fragment):
+    body = "rules:" + VALID.format(rule_id="marked").replace(
+        '["Admitted a patient to Starling Ward with pneumonia."]', f"[{flag}]").replace(
+        '["Starling Ward is hiring nurses."]', f"[{passes}]")
+    with pytest.raises(RuleFileError, match=fragment):
+        load_rule_files([write_pack(tmp_path, body)])
