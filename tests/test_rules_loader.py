@@ -125,7 +125,8 @@ def test_flag_examples_mark_where_the_rule_fires(tmp_path):
     body = "rules:" + VALID.format(rule_id="marked").replace(
         'flag: ["Admitted a patient to Starling Ward with pneumonia."]',
         'flag: ["Admitted a patient to [[Starling Ward]] with [[pneumonia]]."]')
-    rule = load_rule_files([write_pack(tmp_path, body)]).get("marked")
+    write_pack(tmp_path, body)
+    rule = load_rules([tmp_path]).get("marked")
     text = rule.examples_flag[0]
     assert text == "Admitted a patient to Starling Ward with pneumonia."
     assert [text[s:e] for s, e in rule.examples_flag_marks[0]] == ["Starling Ward", "pneumonia"]
