@@ -278,12 +278,31 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
     report_contexts = {rule.id: _compile_context(rule, frozen, macros, facts, ()) for rule in rules
                        if contexts[rule.id].reads_base}
     for rule in rules:
-        for name in rule.sentiment.targets if rule.sentiment else ():
-            if name not in frozen:
-                raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.sentiment.targets': unknown lexicon '@{name}'")
+        _check_lexicon_references(rule, frozen)
     order = evaluation_order(
         [_Reads(rule.id, rule.sets, contexts[rule.id].reads, contexts[rule.id].reads_base) for rule in rules], facts)
     return RuleSet(tuple(rules), frozen, frozenset(allow), facts, contexts, report_contexts, order)
+
+
+def _check_lexicon_references(rule: Rule, lexicons: Mapping[str, frozenset[str]]) -> None:
+    """Every '@lexicon' a rule's patterns name exists: checked here, at load, for every command (0.1
+    checked token patterns only when a Checker compiled them, so `postcheck rules` took a pack that
+    `postcheck check` refused)."""
+    def check(name: str | None, field_name: str) -> None:
+        if name and name not in lexicons:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field '{field_name}': unknown lexicon '@{name}'")
+
+    for phrase in rule.phrases:
+        check(lexicon_ref(phrase), "patterns.phrases")
+    for pattern in rule.tokens:
+        for spec in pattern:
+            for value in spec.values():
+                for test in ("IN", "NOT_IN"):
+                    argument = value.get(test) if isinstance(value, dict) else None
+                    for item in [argument] if isinstance(argument, str) else argument or ():
+                        check(lexicon_ref(item) if isinstance(item, str) else None, "patterns.tokens")
+    for name in rule.sentiment.targets if rule.sentiment else ():
+        check(name, "patterns.sentiment.targets")
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,17 @@ def test_facts_are_ordered_so_every_reader_comes_after_every_setter():
 def test_every_predicate_says_what_it_does():
     for predicate in PREDICATES.values():
         assert predicate.doc and predicate.doc[0].isupper(), predicate.name
+
+
+@pytest.mark.parametrize("patterns", [
+    'tokens: [[{LOWER: {IN: "@nowhere"}}]]',
+    'tokens: [[{LOWER: {NOT_IN: [ward, "@nowhere"]}}]]',
+    'phrases: ["@nowhere"]',
+])
+def test_every_command_refuses_a_pack_naming_an_unknown_lexicon(tmp_path, patterns):
+    """0.1 checked token patterns' lexicons only when a Checker compiled them: `postcheck rules --rules
+    pack` (and `serve --workers`' pre-check) took a pack that `postcheck check` refused."""
+    body = "rules:" + RULE.format(rule_id="pack-rule", extra="").replace("phrases: [Starling Ward]", patterns)
+    (tmp_path / "pack.yaml").write_text(body, encoding="utf-8")
+    with pytest.raises(RuleFileError, match=r"pack-rule.*unknown lexicon '@nowhere'"):
+        load_rules([tmp_path])
