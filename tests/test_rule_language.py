@@ -7,6 +7,7 @@ the author's own family read as a target, and a pack that one command accepted a
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,16 @@ def test_every_command_refuses_a_pack_naming_an_unknown_lexicon(tmp_path, patter
     (tmp_path / "pack.yaml").write_text(body, encoding="utf-8")
     with pytest.raises(RuleFileError, match=r"pack-rule.*unknown lexicon '@nowhere'"):
         load_rules([tmp_path])
+
+
+def test_the_readme_example_rule_loads_and_fires_where_it_says(tmp_path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Writing rules"):]
+    block = section[section.index("```yaml") + len("```yaml"):section.index("```", section.index("```yaml") + 7)]
+    (tmp_path / "pack.yaml").write_text(block, encoding="utf-8")
+    checker = Checker(rule_dirs=[tmp_path], use_user_config=False)
+    rule = checker.ruleset.get("our-unit-names")
+    (start, end), = rule.examples_flag_marks[0]
+    found = [(f.start, f.end) for f in checker.explain(rule.examples_flag[0]) if f.rule == rule.id]
+    assert found == [(start, end)]
+    assert not any(f.rule == rule.id for f in checker.explain(rule.examples_pass[0]))
