@@ -15,29 +15,15 @@ from checker import Checker
 from checker.errors import RuleFileError
 from checker.predicates import PREDICATES
 from checker.rules import load_rules
+from tests.packs import UNIT_RULE
 
 STORY = "Saw an 82yo man from Millbrook last night at 3am."
 
-RULE = """
-  - id: {rule_id}
-    category: identifier
-    type: FACILITY
-    severity: warning
-    message: Unit name of our hospital
-    why: Our unit names narrow a patient to a few beds.
-    instead: Write "on a ward".
-    reference: HIPAA Safe Harbor 45 CFR 164.514(b)(2)(i)(R)
-    patterns:
-      phrases: [Starling Ward]
-{extra}
-    examples:
-      flag: ["A patient on Starling Ward."]
-      pass: ["Starling Ward is hiring."]
-"""
 
 
 def pack(tmp_path, *rules: tuple[str, str], top: str = "") -> Checker:
-    body = top + "rules:" + "".join(RULE.format(rule_id=rule_id, extra=textwrap.indent(extra, "    ")) for rule_id, extra in rules)
+    body = top + "rules:" + "".join(UNIT_RULE.format(rule_id=rule_id, extra=textwrap.indent(extra, "    ") + "\n")
+                                    for rule_id, extra in rules)
     (tmp_path / "pack.yaml").write_text(body, encoding="utf-8")
     return Checker(rule_dirs=[tmp_path], use_user_config=False)
 
@@ -86,9 +72,9 @@ def test_a_pack_written_for_0_1_still_loads_and_behaves(tmp_path):
 
 
 def test_a_0_1_venting_rule_sets_venting_unless_it_reads_it(tmp_path):
-    venting = RULE.replace("category: identifier", "category: venting")
+    venting = UNIT_RULE.replace("category: identifier", "category: venting")
     (tmp_path / "pack.yaml").write_text("rules:" + venting.format(rule_id="pack-vent", extra="")
-                                        + venting.format(rule_id="pack-tag", extra="    context:\n      needs: [venting-sentence]"))
+                                        + venting.format(rule_id="pack-tag", extra="    context:\n      needs: [venting-sentence]\n"))
     ruleset = load_rules([tmp_path])
     assert ruleset.get("pack-vent").sets == ("venting",) and ruleset.get("pack-tag").sets == ()
 
@@ -145,7 +131,7 @@ def test_every_predicate_says_what_it_does():
 def test_every_command_refuses_a_pack_naming_an_unknown_lexicon(tmp_path, patterns):
     """0.1 checked token patterns' lexicons only when a Checker compiled them: `postcheck rules --rules
     pack` (and `serve --workers`' pre-check) took a pack that `postcheck check` refused."""
-    body = "rules:" + RULE.format(rule_id="pack-rule", extra="").replace("phrases: [Starling Ward]", patterns)
+    body = "rules:" + UNIT_RULE.format(rule_id="pack-rule", extra="").replace("phrases: [Starling Ward, Heron Unit]", patterns)
     (tmp_path / "pack.yaml").write_text(body, encoding="utf-8")
     with pytest.raises(RuleFileError, match=r"pack-rule.*unknown lexicon '@nowhere'"):
         load_rules([tmp_path])

@@ -11,24 +11,9 @@ import pytest
 from checker import Checker
 from checker.errors import RuleFileError
 from checker.rules import load_rule_files, load_rules
+from tests.packs import UNIT_RULE
 
-VALID = """
-  - id: {rule_id}
-    category: identifier
-    type: FACILITY
-    severity: warning
-    message: Unit name of our hospital
-    why: Our unit names narrow a patient to a few beds.
-    instead: Write "on a ward".
-    reference: HIPAA Safe Harbor 45 CFR 164.514(b)(2)(i)(R)
-    patterns:
-      phrases: [Starling Ward, Heron Unit]
-    context:
-      needs: [encounter-sentence]
-    examples:
-      flag: ["Admitted a patient to Starling Ward with pneumonia."]
-      pass: ["Starling Ward is hiring nurses."]
-"""
+VALID = UNIT_RULE.replace("{extra}", "    context:\n      needs: [encounter-sentence]\n")
 
 
 def write_pack(directory: Path, body: str, name: str = "local.yaml") -> Path:
