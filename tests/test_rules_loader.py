@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from checker import Checker
+from checker import Checker, config
 from checker.errors import RuleFileError
 from checker.regex_safety import check_regex_is_linear
 from checker.rules import load_rule_files, load_rules
@@ -45,10 +45,13 @@ def test_an_organisation_pack_adds_a_rule_without_python(tmp_path):
     assert checker.check("Heron Unit is hiring nurses.").verdict == "ok"
 
 
-def test_packs_from_the_environment_are_loaded(tmp_path, monkeypatch):
+def test_packs_named_by_postcheck_rules_are_loaded_by_the_transports(tmp_path, monkeypatch):
     write_pack(tmp_path, "rules:" + VALID.format(rule_id="env-unit-names"))
     monkeypatch.setenv("POSTCHECK_RULES", str(tmp_path))
-    assert load_rules(__import__("checker.rules", fromlist=["x"]).rule_dirs_from_env()).get("env-unit-names")
+    cli_dirs = config.resolve().checker.rule_dirs
+    service_dirs = config.checker_options_from_env()["rule_dirs"]
+    assert list(cli_dirs) == service_dirs == [str(tmp_path)]
+    assert load_rules([Path(d) for d in cli_dirs]).get("env-unit-names")
 
 
 def test_disable_turns_a_rule_off():
