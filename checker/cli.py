@@ -18,7 +18,7 @@ from typing import Iterator
 
 import click
 
-from checker import config, parallel
+from checker import __version__, config, parallel
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
@@ -89,7 +89,7 @@ def _read_bytes(path: str, limit_chars: int) -> bytes:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="postcheck")
+@click.version_option(__version__, "-V", "--version", message="postcheck %(version)s")
 def cli() -> None:
     """Check a clinician's draft post for patient identifiers, encounter timelines and venting."""
 
