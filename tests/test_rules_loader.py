@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -106,3 +107,15 @@ def test_ordinary_regexes_are_accepted(pattern):
 def test_builtin_rules_are_complete_and_cite_a_reference():
     for rule in load_rules().rules:
         assert rule.message and rule.why and rule.instead and rule.reference, rule.id
+
+
+# Words of postcheck's own machinery: a reader of a finding never needs them.
+INTERNAL_WORDS = re.compile(r"\b(?:warning|error|info) tier\b|\btier:|quasi|lexicon|candidate|\bregex|detector", re.I)
+
+
+def test_what_a_reader_sees_carries_no_internal_labels():
+    for rule in load_rules().rules:
+        for name in ("message", "why", "instead"):
+            text = getattr(rule, name)
+            assert not INTERNAL_WORDS.search(text), f"{rule.id}.{name}: {text[:60]}"
+            assert text[:1].isupper() or text[:1] in "\"'(", f"{rule.id}.{name} starts in lower case"
