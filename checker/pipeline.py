@@ -19,6 +19,7 @@ from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_analyzer
 from checker.errors import InputError
+from checker.markup import mask_markup
 from checker.matching import compile_rules
 from checker.model import load_pipeline
 from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
@@ -72,7 +73,7 @@ class Checker:
         """Check one draft; `disable` turns rules off for this draft only (the HTTP service's per-request
         option), exactly as if the Checker had been built without them."""
         disabled = self._disabled(disable)
-        return self._report(self.parse(text), author, disabled)
+        return self._report(self.parse(text), text, author, disabled)
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -91,18 +92,18 @@ class Checker:
         of a report so one empty line does not stop a scan of thousands."""
         disabled = self._disabled(disable)
 
-        def prepared() -> Iterator[tuple[Doc | str, tuple[K, InputError | None]]]:
+        def prepared() -> Iterator[tuple[Doc | str, tuple[K, str, InputError | None]]]:
             for key, text in items:
                 try:
                     self.validate(text)
-                    tokens = self.tokenizer(text)
+                    tokens = self.tokenizer(mask_markup(text))
                 except InputError as error:
-                    yield "", (key, error)
+                    yield "", (key, "", error)
                 else:
-                    yield tokens, (key, None)
+                    yield tokens, (key, text, None)
 
-        for doc, (key, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
-            yield key, error if error is not None else self._report(doc, author, disabled)
+        for doc, (key, text, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
+            yield key, error if error is not None else self._report(doc, text, author, disabled)
 
     def explain(self, text: str) -> list[Finding]:
         """Every rule match that survived its context, before overlaps are merged: which rules fired.
@@ -116,9 +117,11 @@ class Checker:
 
     def parse(self, text: str) -> Doc:
         """The one spaCy pass every detector reads: bounded tokenization (checker/tokenize.py), then the
-        pipeline's tagger, parser and entity recognizer."""
+        pipeline's tagger, parser and entity recognizer. Markup syntax (Markdown and HTML links, tags,
+        comments) is blanked first (checker/markup.py), so the parse reads it as markup, not prose; the
+        offsets are the draft's own."""
         self.validate(text)
-        return self.nlp(self.tokenizer(text))
+        return self.nlp(self.tokenizer(mask_markup(text)))
 
     def validate(self, text: str) -> None:
         """Raise InputError for drafts that cannot be checked; messages carry sizes, never content."""
@@ -161,11 +164,12 @@ class Checker:
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
 
-    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset()) -> Report:
+    def _report(self, doc: Doc, text: str, author: str | None, disabled: frozenset[str] = frozenset()) -> Report:
+        """`text` is the draft as written; `doc` was parsed from it with markup blanked (same offsets)."""
         ctx, candidates = self._candidates(doc, author, disabled)
-        risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.patient_draft)
-        findings = merge_overlaps(ctx.text, findings)
-        return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
+        risk, findings = assess([to_finding(text, c) for c in candidates], ctx.patient_draft)
+        findings = merge_overlaps(text, findings)
+        return Report(verdict_of(findings), tuple(findings), redact(text, findings, self.placeholders), risk)
 
 
 def _name_parts(author: str | None) -> frozenset[str]:

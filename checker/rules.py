@@ -10,7 +10,7 @@ organisation pack is fixed in a minute.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -194,6 +194,7 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             seen[rule.id] = str(path)
             rules.append(rule)
     frozen = {name: frozenset(words) for name, words in lexicons.items()}
+    rules = [_expand_allow(rule, frozen) for rule in rules]
     for rule in rules:
         for word in (*rule.context.near, *rule.context.not_near, *rule.context.not_after):
             if lexicon_ref(word) and lexicon_ref(word) not in frozen:
@@ -202,6 +203,18 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             if name not in frozen:
                 raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.sentiment.targets': unknown lexicon '@{name}'")
     return RuleSet(tuple(rules), frozen, frozenset(allow))
+
+
+def _expand_allow(rule: Rule, lexicons: Mapping[str, frozenset[str]]) -> Rule:
+    """A rule's `allow` may name lexicons ('@calendar_words'): their words are allowed too."""
+    names = [lexicon_ref(word) for word in rule.allow if lexicon_ref(word)]
+    if not names:
+        return rule
+    for name in names:
+        if name not in lexicons:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'allow': unknown lexicon '@{name}'")
+    plain = {word for word in rule.allow if not lexicon_ref(word)}
+    return replace(rule, allow=frozenset(plain.union(*(lexicons[name] for name in names))))
 
 
 # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, ten times faster,

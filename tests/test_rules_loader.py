@@ -60,6 +60,13 @@ def test_disable_turns_a_rule_off():
     assert not any(f.rule == "age-exact" for f in checker.check("Admitted a 64yo.").findings)
 
 
+def test_a_rule_may_allow_a_whole_lexicon(tmp_path):
+    write_pack(tmp_path, "lexicons:\n  our_wards: [heron unit]\nrules:" + VALID.format(rule_id="x-rule").replace(
+        "    examples:", "    allow: ['@our_wards', starling ward]\n    examples:"))
+    rule = load_rules([tmp_path]).get("x-rule")
+    assert {"heron unit", "starling ward"} <= rule.allow and not any(w.startswith("@") for w in rule.allow)
+
+
 def test_allowed_words_never_become_findings():
     checker = Checker(allow=["tulsa"])
     assert not any(f.text == "Tulsa" for f in checker.check("Admitted a trucker from Tulsa with a PE.").findings)
@@ -74,6 +81,7 @@ def test_allowed_words_never_become_findings():
     ("rules:" + VALID.format(rule_id="x-rule").replace("      pass: [\"Starling Ward is hiring nurses.\"]\n", ""), "field 'examples'"),
     ("rules:" + VALID.format(rule_id="x-rule") + VALID.format(rule_id="x-rule"), "already defined"),
     ("rules:\n  - id: Bad Id\n", "field 'id'"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("    examples:", "    allow: ['@no_such_words']\n    examples:"), "field 'allow': unknown lexicon"),
     ("rules: [unclosed\n", "not valid YAML"),
 ])
 def test_broken_rule_files_name_file_rule_and_field(tmp_path, body, fragment):
