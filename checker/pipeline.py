@@ -12,6 +12,7 @@ from typing import Collection, Iterable, Iterator, TypeVar
 
 from spacy.tokens import Doc
 
+from checker.advice import Rewriter, safer_draft
 from checker.candidates import Candidate
 from checker.context import DraftContext, counts
 from checker.detectors import Detector
@@ -22,7 +23,7 @@ from checker.errors import InputError
 from checker.markup import mask_markup
 from checker.matching import compile_rules
 from checker.model import load_pipeline
-from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of
+from checker.report import Finding, Report, merge_overlaps, to_finding, verdict_of
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
 from checker.rules import RuleSet, load_rules
@@ -66,7 +67,8 @@ class Checker:
             EntityDetector(self.nlp, self.ruleset),
             SentimentDetector(self.ruleset, self.analyzer),
         ]
-        self.placeholders = {rule.id: rule.redact for rule in self.ruleset.rules if rule.redact}
+        self.rewriter = Rewriter(self.ruleset.rules)
+        self.risk_only = frozenset(rule.id for rule in self.ruleset.rules if rule.risk_only)
 
     # -- public API ---------------------------------------------------------------------------------
     def check(self, text: str, author: str | None = None, disable: Collection[str] = ()) -> Report:
@@ -168,8 +170,10 @@ class Checker:
         """`text` is the draft as written; `doc` was parsed from it with markup blanked (same offsets)."""
         ctx, candidates = self._candidates(doc, author, disabled)
         risk, findings = assess([to_finding(text, c) for c in candidates], ctx.patient_draft)
-        findings = merge_overlaps(text, findings)
-        return Report(verdict_of(findings), tuple(findings), redact(text, findings, self.placeholders), risk)
+        # Details that are safe on their own (a decade) count toward the risk, never as findings.
+        findings = merge_overlaps(text, [f for f in findings if f.rule not in self.risk_only])
+        findings = self.rewriter.advise(findings, text, doc)
+        return Report(verdict_of(findings), tuple(findings), safer_draft(text, findings), risk)
 
 
 def _name_parts(author: str | None) -> frozenset[str]:

@@ -1,8 +1,9 @@
-"""Findings, the merged report, the verdict and the redacted draft.
+"""Findings, the merged report and the verdict.
 
 Detectors propose candidates; this step turns the ones that survived context into findings, merges
 overlaps within a category (a name found by the NER and by a title pattern is one finding), and decides
 the verdict: `block` on any error, `review` on any warning, else `ok`. Info findings never change it.
+Each finding's rewrite and the safer draft (`redacted`) come from checker/advice.py.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class Finding:
     why: str
     reference: str
     quasi: str | None = None
+    # Drop-in text for text[start:end] that fixes this finding (a rounded age, a placeholder), or None
+    # when only the author can rewrite it (venting); see checker/advice.py.
+    rewrite: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,7 +58,7 @@ class Report:
 
     verdict: str
     findings: tuple[Finding, ...]
-    redacted: str
+    redacted: str  # the safer draft: every finding that has a rewrite rewritten
     risk: Risk = field(default_factory=Risk)
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,22 +127,3 @@ def _combine(text: str, group: list[Finding]) -> Finding:
 def verdict_of(findings: Iterable[Finding]) -> str:
     worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
     return VERDICTS[worst]
-
-
-def redact(text: str, findings: Iterable[Finding], placeholders: dict[str, str]) -> str:
-    """The draft with every identifier replaced by its rule's placeholder ("[name]", "[age]")."""
-    spans = sorted(
-        ((f.start, f.end, placeholders.get(f.rule) or f"[{f.type.lower().replace('_', ' ')}]")
-         for f in findings if f.category == "identifier"),
-        reverse=True,
-    )
-    # Pieces are collected right to left and joined once, so a long draft costs one copy, not one per span.
-    pieces: list[str] = []
-    last_start = len(text)
-    for start, end, placeholder in spans:
-        if end > last_start:  # overlaps across categories were merged; guard anyway
-            continue
-        pieces += [text[end:last_start], placeholder]
-        last_start = start
-    pieces.append(text[:last_start])
-    return "".join(reversed(pieces))

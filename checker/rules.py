@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from checker.advice import INSTEAD_SLOTS, REDACT_SLOTS, AgeBand, parse_age_bands, template_problem
 from checker.errors import RuleFileError
 from checker.regex_safety import check_regex_is_linear
 from checker.token_patterns import PatternBoundError, fixed_alternatives
@@ -55,6 +56,7 @@ _SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
     "id", "category", "type", "severity", "message", "why", "instead", "reference", "patterns",
     "context", "quasi", "redact", "allow", "examples", "case_sensitive", "min_score", "marks_patient",
+    "round_age", "risk_only",
 }
 _CONTEXT_KEYS = {"needs", "clears", "near", "not_near", "not_after", "window"}
 
@@ -107,6 +109,11 @@ class Rule:
     min_score: float = 0.0
     # A match of this rule shows its sentence is about a patient ("a 97-year-old ...", "Mrs. K").
     marks_patient: bool = False
+    # Ages rounded into bands for the finding's rewrite (checker/advice.py).
+    round_age: tuple[AgeBand, ...] = ()
+    # A detail that is safe on its own (a decade): it counts toward the re-identification risk and is
+    # never a finding by itself, so the wording postcheck suggests is never flagged.
+    risk_only: bool = False
     examples_flag: tuple[str, ...] = ()
     examples_pass: tuple[str, ...] = ()
     source: str = ""
@@ -317,6 +324,14 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     redact = raw.get("redact")
     if redact is not None and not isinstance(redact, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'redact' must be a string")
+    for key, template, slots in (("redact", redact or "", REDACT_SLOTS), ("instead", text["instead"], INSTEAD_SLOTS)):
+        problem = template_problem(template, slots)
+        if problem:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field '{key}': {problem}")
+    try:
+        round_age = parse_age_bands(raw["round_age"]) if "round_age" in raw else ()
+    except ValueError as error:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'round_age': {error}") from None
     min_score = raw.get("min_score", 0.0)
     if not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'min_score' must be a number from 0 to 1")
@@ -342,6 +357,8 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         case_sensitive=bool(raw.get("case_sensitive", False)),
         min_score=float(min_score),
         marks_patient=bool(raw.get("marks_patient", False)),
+        round_age=round_age,
+        risk_only=bool(raw.get("risk_only", False)),
         examples_flag=flag,
         examples_pass=must_pass,
         source=str(path),

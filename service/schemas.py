@@ -55,6 +55,8 @@ class FindingModel(BaseModel):
     why: str
     reference: str
     quasi: str | None = None
+    rewrite: str | None = Field(None, description="Drop-in text for text[start:end] that fixes this finding "
+                                "(a rounded age, a placeholder); null when only the author can rewrite it.")
 
 
 class RiskModel(BaseModel):
