@@ -20,6 +20,7 @@ from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_analyzer
 from checker.errors import InputError
+from checker.markers import NO_MARKERS, Markers, read_markers
 from checker.markup import mask_markup
 from checker.matching import compile_rules
 from checker.model import load_pipeline
@@ -53,6 +54,7 @@ class Checker:
         """Everything the checker does is in its arguments: it reads no config file and no environment
         variable (the CLI and the service resolve those into arguments, see checker/config.py)."""
         ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
+        self.known_ids = frozenset(rule.id for rule in ruleset.rules)  # for inline markers, even disabled ones
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.max_chars = max_chars
@@ -75,7 +77,8 @@ class Checker:
         """Check one draft; `disable` turns rules off for this draft only (the HTTP service's per-request
         option), exactly as if the Checker had been built without them."""
         disabled = self._disabled(disable)
-        return self._report(self.parse(text), text, author, disabled)
+        doc = self.parse(text)
+        return self._report(doc, text, author, disabled, read_markers(text, self.known_ids))
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -94,18 +97,19 @@ class Checker:
         of a report so one empty line does not stop a scan of thousands."""
         disabled = self._disabled(disable)
 
-        def prepared() -> Iterator[tuple[Doc | str, tuple[K, str, InputError | None]]]:
+        def prepared() -> Iterator[tuple[Doc | str, tuple[K, str, Markers, InputError | None]]]:
             for key, text in items:
                 try:
                     self.validate(text)
+                    markers = read_markers(text, self.known_ids)
                     tokens = self.tokenizer(mask_markup(text))
                 except InputError as error:
-                    yield "", (key, "", error)
+                    yield "", (key, "", NO_MARKERS, error)
                 else:
-                    yield tokens, (key, text, None)
+                    yield tokens, (key, text, markers, None)
 
-        for doc, (key, text, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
-            yield key, error if error is not None else self._report(doc, text, author, disabled)
+        for doc, (key, text, markers, error) in self.nlp.pipe(prepared(), as_tuples=True, batch_size=BATCH_SIZE):
+            yield key, error if error is not None else self._report(doc, text, author, disabled, markers)
 
     def explain(self, text: str) -> list[Finding]:
         """Every rule match that survived its context, before overlaps are merged: which rules fired.
@@ -166,10 +170,13 @@ class Checker:
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
 
-    def _report(self, doc: Doc, text: str, author: str | None, disabled: frozenset[str] = frozenset()) -> Report:
-        """`text` is the draft as written; `doc` was parsed from it with markup blanked (same offsets)."""
+    def _report(self, doc: Doc, text: str, author: str | None, disabled: frozenset[str],
+                markers: Markers) -> Report:
+        """`text` is the draft as written; `doc` was parsed from it with markup blanked (same offsets);
+        `markers` are its inline <!-- postcheck-disable RULE --> comments (checker/markers.py)."""
         ctx, candidates = self._candidates(doc, author, disabled)
-        risk, findings = assess([to_finding(text, c) for c in candidates], ctx.patient_draft)
+        findings = [to_finding(text, c) for c in candidates if markers.allows(c.rule.id, c.start)]
+        risk, findings = assess(findings, ctx.patient_draft)
         # Details that are safe on their own (a decade) count toward the risk, never as findings.
         findings = merge_overlaps(text, [f for f in findings if f.rule not in self.risk_only])
         findings = self.rewriter.advise(findings, text, doc)
