@@ -8,7 +8,7 @@ Each finding's rewrite and the safer draft (`redacted`) come from checker/advice
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Iterable
 
 from checker.candidates import Candidate
@@ -43,13 +43,18 @@ class Finding:
 
 @dataclass(frozen=True)
 class Risk:
-    """Re-identification risk from combined quasi-identifiers in one patient narrative."""
+    """Re-identification risk from combined quasi-identifiers in one patient narrative.
+
+    `details` are the pieces that were counted, as (kind, start, end), including those that are never
+    findings by themselves (a decade), so a reader can see what adds up."""
 
     level: str = "low"
     quasi_identifiers: tuple[str, ...] = ()
+    details: tuple[tuple[str, int, int], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"level": self.level, "quasi_identifiers": list(self.quasi_identifiers)}
+        return {"level": self.level, "quasi_identifiers": list(self.quasi_identifiers),
+                "details": [{"kind": kind, "start": start, "end": end} for kind, start, end in self.details]}
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,13 @@ class Report:
     def counted(self) -> tuple[Finding, ...]:
         """Findings that affect the verdict (warning or error)."""
         return tuple(f for f in self.findings if f.severity != "info")
+
+    def at_least(self, severity: str) -> "Report":
+        """The report with findings below `severity` left out and the verdict decided by the rest
+        (`--min-severity`); the safer draft and the risk are unchanged."""
+        floor = SEVERITY_RANK[severity]
+        kept = tuple(f for f in self.findings if SEVERITY_RANK[f.severity] >= floor)
+        return replace(self, findings=kept, verdict=verdict_of(kept))
 
 
 def to_finding(text: str, candidate: Candidate) -> Finding:

@@ -59,9 +59,16 @@ class FindingModel(BaseModel):
                                 "(a rounded age, a placeholder); null when only the author can rewrite it.")
 
 
+class RiskDetail(BaseModel):
+    kind: str
+    start: int
+    end: int
+
+
 class RiskModel(BaseModel):
     level: str
     quasi_identifiers: list[str]
+    details: list[RiskDetail] = Field([], description="The pieces that were counted, with their offsets.")
 
 
 class ReportModel(BaseModel):
