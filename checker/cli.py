@@ -18,12 +18,12 @@ from typing import Iterator
 
 import click
 
-from checker import __version__, config, parallel
+from checker import __version__, config, formats, parallel
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
 from checker.report import Report
-from checker.rules import load_rules
+from checker.rules import SEVERITIES, load_rules
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
 _EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL}
@@ -94,25 +94,69 @@ def cli() -> None:
     """Check a clinician's draft post for patient identifiers, encounter timelines and venting."""
 
 
+FORMATS = ("text", "json", "jsonl", "sarif", "github")
+
+
 @cli.command()
-@click.argument("file", required=False, default="-")
-@click.option("--text", help="Check this text instead of a file or stdin.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--text", help="Check this text instead of files or stdin.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people; json (the report), jsonl (a report a file), sarif (2.1.0), github (Actions annotations).")
+@click.option("--explain", is_flag=True, help="Say why each finding matters (with its reference) and what adds up to the risk.")
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default="info", show_default=True,
+              help="Leave out findings below this severity (info findings are notes).")
 @click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that exits 1 (default: review).")
 @_checker_options
-def check(file, text, fmt, fail_on, model, rule_dirs, disable, author, max_chars, isolated) -> int:
-    """Check one draft from FILE, --text, or stdin (paste, then Ctrl-D)."""
+def check(files, text, fmt, explain, min_severity, fail_on, model, rule_dirs, disable, author, max_chars, isolated) -> int:
+    """Check drafts: FILES (several, or - for stdin), --text, or stdin (paste, then Ctrl-D).
+
+    Exit 1 when a draft's verdict reaches --fail-on (review by default), so a pre-commit hook or CI job
+    stops before the post goes out; exit 0 when every draft is fine.
+    """
     resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
-    fail_on = resolved.fail_on
-    if text is None:
-        text = _decode(_read_bytes(file, max_chars), "stdin" if file == "-" else file)
-    checker = config.build_checker(resolved.checker)
-    report = checker.check(text)
-    if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    if text is not None and files:
+        raise click.UsageError("give FILES or --text, not both")
+    if list(files).count("-") > 1:
+        raise click.UsageError("'-' (stdin) can be given once")
+    if text is not None:
+        inputs = [(None, text)]
     else:
-        click.echo(render_report(report, text, _use_colour(sys.stdout)))
-    return EXIT_FLAGGED if report.verdict in _FAIL_ON[fail_on] else EXIT_OK
+        inputs = [(None if path == "-" else path, _decode(_read_bytes(path, max_chars), "stdin" if path == "-" else path))
+                  for path in (files or ("-",))]
+    checker = config.build_checker(resolved.checker)
+    results = []
+    for (source, draft), (_, outcome) in zip(inputs, checker.check_stream(enumerate(d for _, d in inputs))):
+        if isinstance(outcome, InputError):
+            raise InputError(f"{source or 'stdin' if text is None else 'draft'}: {outcome}")
+        results.append(formats.Checked(source, draft, outcome.at_least(min_severity)))
+        hidden = len(outcome.findings) - len(results[-1].report.findings)
+        if fmt == "text":
+            _echo_text(results[-1], explain, hidden, several=len(inputs) > 1)
+    if fmt == "json":
+        click.echo(formats.to_json(results))
+    elif fmt == "jsonl":
+        click.echo(formats.to_jsonl(results))
+    elif fmt == "sarif":
+        click.echo(formats.to_sarif(results, checker.ruleset.rules))
+    elif fmt == "github":
+        annotations = formats.to_github(results)
+        if annotations:
+            click.echo(annotations)
+    flagged = [r for r in results if r.report.verdict in _FAIL_ON[resolved.fail_on]]
+    if fmt == "text" and len(results) > 1:
+        click.echo(f"{len(results)} drafts checked: {len(flagged)} to fix before posting.")
+    return EXIT_FLAGGED if flagged else EXIT_OK
+
+
+def _echo_text(result: "formats.Checked", explain: bool, hidden: int, several: bool) -> None:
+    colour = _use_colour(sys.stdout)
+    if several:
+        click.echo(click.style(f"== {result.source or 'stdin'} ==", bold=True) if colour else f"== {result.source or 'stdin'} ==",
+                   color=colour)
+    click.echo(render_report(result.report, result.text, colour, source=result.source, explain=explain, hidden=hidden),
+               color=colour)
+    if several:
+        click.echo("")
 
 
 def _raw_lines(file: str) -> Iterator[bytes]:
