@@ -14,13 +14,13 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import click
 
-from checker import __version__, config, formats, parallel
+from checker import __version__, config, formats, parallel, scan_input
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
-from checker.pipeline import DEFAULT_MAX_CHARS, Checker
+from checker.pipeline import DEFAULT_MAX_CHARS
+from checker.progress import ProgressLine
 from checker.render import render_report, render_rule
 from checker.report import Report
 from checker.rules import SEVERITIES, load_rules
@@ -159,65 +159,15 @@ def _echo_text(result: "formats.Checked", explain: bool, hidden: int, several: b
         click.echo("")
 
 
-def _raw_lines(file: str) -> Iterator[bytes]:
-    """Lines of a file or stdin as bytes, streamed: memory stays flat however long the archive."""
-    if file == "-":
-        yield from sys.stdin.buffer
-        return
-    try:
-        handle = open(file, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{file}: is a directory, not a list of drafts") from None
-    except OSError as error:
-        raise InputError(f"{file}: cannot read ({error.strerror})") from None
-    with handle:
-        yield from handle
-
-
-def _scan_items(lines: Iterator[bytes]) -> Iterator[tuple[tuple[str, str | None], str]]:
-    """((id, problem), text) for each draft: JSONL objects with id/text, or one plain-text draft a line.
-
-    The format is decided by the first non-empty line. A line that cannot be read carries a problem
-    (named by line number, never by content) and empty text, so it keeps its place in the output.
-    """
-    is_jsonl: bool | None = None
-    for number, raw in enumerate(lines, 1):
-        try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield (str(number), f"line {number} is not valid UTF-8"), ""
-            continue
-        if is_jsonl is None and line.strip():
-            is_jsonl = line.lstrip().startswith("{")
-        if not line.strip():
-            continue
-        if not is_jsonl:
-            yield (str(number), None), line
-            continue
-        try:
-            row = json.loads(line)
-            yield (str(row.get("id", number)), None), row["text"]
-        except (ValueError, KeyError, TypeError, AttributeError):
-            yield (str(number), f"line {number} is not a JSON object with a 'text' field"), ""
-
-
-def _count_lines(file: str) -> int | None:
-    if file == "-" or not os.path.isfile(file):
-        return None
-    with open(file, "rb") as handle:
-        return sum(1 for _ in handle)
-
-
 class _JobsType(click.ParamType):
-    """`--jobs`: a positive number of worker processes, or 'auto' for `parallel.default_jobs()`."""
+    """`--jobs`: a positive number of worker processes, or 'auto' (`parallel.default_jobs`, decided once
+    the number of drafts is known)."""
 
     name = "N|auto"
 
-    def convert(self, value, param, ctx) -> int:
+    def convert(self, value, param, ctx) -> int | str:
         if value == "auto":
-            return parallel.default_jobs()
+            return "auto"
         if str(value).isdecimal() and int(value) >= 1:
             return int(value)
         self.fail(f"{value!r} is neither a positive whole number nor 'auto'.", param, ctx)
@@ -229,50 +179,46 @@ _JOBS = _JobsType()
 @cli.command()
 @click.argument("file", default="-")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
+@click.option("--input", "input_format", type=click.Choice(scan_input.INPUT_FORMATS), default="auto", show_default=True,
+              help="jsonl ({\"id\", \"text\"} a line), json (an array of those or of strings), text (a draft a line); "
+                   "auto decides by the first line.")
 @click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that counts as flagged (default: review).")
 @click.option("--jobs", type=_JOBS, default="auto", show_default=True, metavar="N|auto",
-              help="Worker processes, each loading its own model (about 230 MB): a number, or auto for one per CPU "
-                   f"core this process may use, at most {parallel.MAX_DEFAULT_JOBS}. 1 checks in this process, without workers.")
+              help="Worker processes, each loading its own model (about 230 MB). auto starts workers only where "
+                   "they make the scan faster: one per idle CPU core, at most "
+                   f"{parallel.MAX_DEFAULT_JOBS}, and none for a short archive. 1 checks in this process.")
 @_checker_options
-def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars, isolated) -> int:
-    """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
+def scan(file, fmt, input_format, fail_on, jobs, model, rule_dirs, disable, author, max_chars, isolated) -> int:
+    """Check many drafts: JSON Lines ({"id", "text"} a line), a JSON array, or plain text (a draft a line)."""
     resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
-    fail_on = resolved.fail_on
     resolved.checker.check_rule_ids(load_rules([Path(d) for d in resolved.checker.rule_dirs]))
-    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **resolved.checker.kwargs())
+    source = scan_input.open_input(file, input_format)
+    if jobs == "auto":
+        jobs = parallel.default_jobs(drafts=source.total)
+    stream = parallel.check_stream(source.items, jobs=jobs, **resolved.checker.kwargs())
     total = flagged = errors = 0
-    show_bar = sys.stderr.isatty()
-    bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \
-        else _null_bar(stream)
-    with bar as results:
-        for (key, problem), outcome in results:
+    bar = ProgressLine(sys.stderr, source.total) if sys.stderr.isatty() else None
+    try:
+        for (key, problem), outcome in stream:
             total += 1
+            if bar:
+                bar.advance()
             if problem or isinstance(outcome, InputError):
                 errors += 1
                 _emit_scan_error(fmt, key, problem or str(outcome))
                 continue
-            flagged += outcome.verdict in _FAIL_ON[fail_on]
+            flagged += outcome.verdict in _FAIL_ON[resolved.fail_on]
             _emit_scan_report(fmt, key, outcome)
+    finally:
+        if bar:
+            bar.close()
     click.echo(f"{total} drafts: {flagged} flagged, {errors} could not be checked", err=True)
     if errors:
         return EXIT_INPUT
     return EXIT_FLAGGED if flagged else EXIT_OK
 
 
-class _null_bar:
-    """Same context-manager shape as click.progressbar, for when there is no terminal to draw on."""
-
-    def __init__(self, iterable):
-        self.iterable = iterable
-
-    def __enter__(self):
-        return self.iterable
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
+def _emit_scan_report(fmt: str, key, report: Report) -> None:
     if fmt == "jsonl":
         click.echo(json.dumps({"id": key} | report.to_dict(), ensure_ascii=False))
     else:
@@ -280,9 +226,9 @@ def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
         click.echo(f"{key}\t{report.verdict}\t{rules}")
 
 
-def _emit_scan_error(fmt: str, key: str, problem: str) -> None:
+def _emit_scan_error(fmt: str, key, problem: str) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key, "error": problem}))
+        click.echo(json.dumps({"id": key, "error": problem}, ensure_ascii=False))
     else:
         click.echo(f"{key}\terror\t{problem}")
 

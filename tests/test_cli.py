@@ -106,7 +106,7 @@ def test_scan_jsonl_echoes_ids_in_order(tmp_path, capsys, monkeypatch):
     drafts.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n", encoding="utf-8")
     code, out, err = run(["scan", "--format", "jsonl", str(drafts)], capsys, monkeypatch)
     lines = [json.loads(line) for line in out.splitlines()]
-    assert [line["id"] for line in lines] == ["a1", "b2", "c3", "d4", "5"]
+    assert [line["id"] for line in lines] == ["a1", "b2", "c3", "d4", 5]  # a line without an id: its number
     assert lines[0]["verdict"] == "block" and lines[1]["verdict"] == "ok"
     assert "error" in lines[2] and "error" in lines[4]
     assert code == 2  # some lines could not be checked
@@ -293,3 +293,45 @@ def test_min_severity_leaves_out_lower_findings_and_decides_the_exit(capsys, mon
 def test_text_and_files_together_is_a_usage_error(posts, capsys, monkeypatch):
     code, _, err = run(["check", "--text", "hi", str(posts[0])], capsys, monkeypatch)
     assert code == 2 and "not both" in err and len(err.strip().splitlines()) == 1
+
+
+# -- scan input --------------------------------------------------------------------------------------------
+
+def scan_rows(argv, capsys, monkeypatch, stdin=None):
+    code, out, err = run(["scan", "--jobs", "1", "--format", "jsonl", *argv], capsys, monkeypatch, stdin=stdin)
+    return code, [json.loads(line) for line in out.splitlines()], err
+
+
+def test_scan_echoes_ids_with_their_json_type(tmp_path, capsys, monkeypatch):
+    archive = tmp_path / "a.jsonl"
+    archive.write_text("\n".join(json.dumps(r) for r in [
+        {"id": 7, "text": "Hydrate first."}, {"id": "7", "text": "Hydrate first."},
+        {"id": None, "text": "Hydrate first."}, {"id": 2.5, "text": "Hydrate first."}, {"text": "Hydrate first."},
+    ]) + "\n", encoding="utf-8")
+    _, rows, _ = scan_rows([str(archive)], capsys, monkeypatch)
+    assert [row["id"] for row in rows] == [7, "7", None, 2.5, 5]
+    _, rows, _ = scan_rows(["-"], capsys, monkeypatch, stdin=b"Hydrate first.\n\nAdmitted a 91yo.\n")
+    assert [row["id"] for row in rows] == [1, 3]  # plain text: line numbers, as numbers
+
+
+def test_scan_reads_a_json_array_of_drafts(tmp_path, capsys, monkeypatch):
+    archive = tmp_path / "export.json"
+    archive.write_text(json.dumps([
+        {"id": "p1", "text": "Admitted a 91yo last night."}, "Hydrate first, then bisphosphonate.",
+        {"id": 3, "body": "no text field"}, {"text": "Sepsis: reassess after each liter."},
+    ], indent=2), encoding="utf-8")
+    code, rows, err = scan_rows([str(archive)], capsys, monkeypatch)
+    assert [row["id"] for row in rows] == ["p1", 2, 3, 4]
+    assert rows[0]["verdict"] == "block" and rows[1]["verdict"] == "ok"
+    assert rows[2] == {"id": 3, "error": "item 3 is not a draft (a string, or an object with a 'text' field)"}
+    assert code == 2 and "4 drafts" in err
+
+
+def test_scan_refuses_what_starts_like_json_but_is_not_in_one_line(tmp_path, capsys, monkeypatch):
+    archive = tmp_path / "notes.txt"
+    archive.write_text(f"[Repost] Admitted {SECRET} last night.\nHydrate first.\n", encoding="utf-8")
+    code, out, err = run(["scan", "--jobs", "1", str(archive)], capsys, monkeypatch)
+    assert code == 2 and out == "" and len(err.strip().splitlines()) == 1
+    assert "is not a JSON array of drafts" in err and "--input text" in err and SECRET not in err
+    code, rows, _ = scan_rows(["--input", "text", str(archive)], capsys, monkeypatch)
+    assert [row["id"] for row in rows] == [1, 2] and rows[0]["verdict"] == "block"
