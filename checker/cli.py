@@ -127,7 +127,8 @@ def check(files, text, fmt, explain, min_severity, fail_on, model, rule_dirs, di
     results = []
     for (source, draft), (_, outcome) in zip(inputs, checker.check_stream(enumerate(d for _, d in inputs))):
         if isinstance(outcome, InputError):
-            raise InputError(f"{source or 'stdin' if text is None else 'draft'}: {outcome}")
+            name = source or ("stdin" if text is None else None)
+            raise InputError(f"{name}: {outcome}") if name else outcome
         results.append(formats.Checked(source, draft, outcome.at_least(min_severity)))
         hidden = len(outcome.findings) - len(results[-1].report.findings)
         if fmt == "text":

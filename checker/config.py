@@ -68,6 +68,12 @@ class ConfigFile:
         """How a key is named in messages: "pyproject.toml: 'tool.postcheck.disable'"."""
         return f"{self.table[1:-1]}.{name}" if self.table else name
 
+    def check_rule_ids(self, ruleset: "RuleSet") -> None:
+        """ConfigError naming this file and its key for the first rule id no rule has."""
+        unknown = ruleset.unknown_ids(self.disable)
+        if unknown:
+            raise ConfigError(f"{self.path}: '{self.key('disable')}': unknown rule id '{unknown[0]}'")
+
 
 @dataclass(frozen=True)
 class CheckerOptions:

@@ -14,6 +14,7 @@ from spacy.tokens import Doc
 
 from checker.advice import Rewriter, safer_draft
 from checker.candidates import Candidate
+from checker.config import load_config
 from checker.context import DraftContext, counts
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
@@ -50,10 +51,18 @@ class Checker:
         max_chars: int = DEFAULT_MAX_CHARS,
         max_tokens: int = DEFAULT_MAX_TOKENS,
         ruleset: RuleSet | None = None,
+        config_path: str | os.PathLike | None = None,
+        use_user_config: bool = False,
     ):
         """Everything the checker does is in its arguments: it reads no config file and no environment
-        variable (the CLI and the service resolve those into arguments, see checker/config.py)."""
+        variable unless asked (the CLI and the service resolve settings into arguments, see
+        checker/config.py). Asking: `config_path` applies that settings file's `disable` and `[allow]`,
+        and `use_user_config=True` the user's own (POSTCHECK_CONFIG, else the platform's config.toml)."""
         ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
+        if config_path is not None or use_user_config:
+            settings = load_config(config_path)
+            settings.check_rule_ids(ruleset)
+            disable, allow = (*disable, *settings.disable), (*allow, *settings.allow_words)
         self.known_ids = frozenset(rule.id for rule in ruleset.rules)  # for inline markers, even disabled ones
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)

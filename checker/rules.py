@@ -9,6 +9,7 @@ organisation pack is fixed in a minute.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -158,6 +159,13 @@ class RuleSet:
 def lexicon_ref(word: str) -> str | None:
     """'@name' refers to the lexicon `name`; a bare '@' is the literal character (for handles)."""
     return word[1:] if len(word) > 1 and word.startswith("@") else None
+
+
+def rule_dirs_from_env() -> list[Path]:
+    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories), for a transport that
+    reads the environment (the library never calls this; checker/config.py resolves settings)."""
+    value = os.environ.get("POSTCHECK_RULES", "")
+    return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
 def builtin_rules_dir() -> Path:

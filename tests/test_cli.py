@@ -335,3 +335,15 @@ def test_scan_refuses_what_starts_like_json_but_is_not_in_one_line(tmp_path, cap
     assert "is not a JSON array of drafts" in err and "--input text" in err and SECRET not in err
     code, rows, _ = scan_rows(["--input", "text", str(archive)], capsys, monkeypatch)
     assert [row["id"] for row in rows] == [1, 2] and rows[0]["verdict"] == "block"
+
+
+def test_a_long_post_shows_only_its_flagged_lines_numbered(tmp_path, capsys, monkeypatch):
+    lines = [f"Paragraph {n} is about fluids and nothing else." for n in range(1, 40)]
+    lines[24] = "Admitted a 64yo last night with sepsis."
+    post = tmp_path / "long.md"
+    post.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, _ = run(["check", str(post)], capsys, monkeypatch)
+    shown = out.splitlines()
+    assert shown[0] == "25| Admitted a [[64yo]][1] [[last night]][2] with sepsis."
+    assert "Paragraph 1 " not in out
+    assert shown[-1] == "  25| Admitted a patient in their 60s recently with sepsis."

@@ -170,6 +170,17 @@ def test_the_library_reads_no_config_file_and_no_variable(hostile):
     assert {"derogatory-slang", "profanity"} <= fired
 
 
+def test_a_library_user_may_ask_for_a_settings_file(tmp_path, checker):
+    named = write(tmp_path, '[allow]\nrules = ["profanity"]\nwords = ["Gomer"]\n')
+    asked = {f.rule for f in Checker(config_path=named).check(SLANG_AND_SWEARING).findings}
+    assert "profanity" not in asked and "derogatory-slang" not in asked
+    user_config('disable = ["profanity"]\n')
+    assert "profanity" not in {f.rule for f in Checker(use_user_config=True).check(SLANG_AND_SWEARING).findings}
+    assert "profanity" in {f.rule for f in checker.check(SLANG_AND_SWEARING).findings}  # not asked: not read
+    with pytest.raises(ConfigError, match=r"'disable': unknown rule id 'no-such-rule'"):
+        Checker(config_path=write(tmp_path, 'disable = ["no-such-rule"]\n', "bad.toml"))
+
+
 def test_the_cli_applies_the_user_config(capsys):
     path = user_config('[allow]\nrules = ["profanity"]\nwords = ["Gomer"]\n')
     code, out, _ = run(["check", "--format", "json", "--text", SLANG_AND_SWEARING], capsys)
