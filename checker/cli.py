@@ -273,7 +273,7 @@ def show_config() -> int:
     click.echo(f"fail-on:        {resolved.fail_on}")
     click.echo(f"rule dirs:      {', '.join(options.rule_dirs) or '-'}")
     if not user.path and not project.path:
-        click.echo('example:\n  disable = ["age-decade"]\n  [allow]\n  words = ["frequent flyer"]')
+        click.echo('example:\n  disable = ["weekday"]\n  [allow]\n  words = ["frequent flyer"]')
     return EXIT_OK
 
 
