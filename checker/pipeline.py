@@ -132,9 +132,9 @@ class Checker:
 
     def parse(self, text: str) -> Doc:
         """The one spaCy pass every detector reads: bounded tokenization (checker/tokenize.py), then the
-        pipeline's tagger, parser and entity recognizer. Markup syntax (Markdown and HTML links, tags,
-        comments) is blanked first (checker/markup.py), so the parse reads it as markup, not prose; the
-        offsets are the draft's own."""
+        pipeline's tagger, parser and entity recognizer. Markup (Markdown and HTML links, tags, comments)
+        is first rewritten as it reads in plain text (checker/markup.py), so the parse never takes its
+        syntax for prose; the offsets are the draft's own."""
         self.validate(text)
         return self.nlp(self.tokenizer(mask_markup(text)))
 
@@ -181,7 +181,7 @@ class Checker:
 
     def _report(self, doc: Doc, text: str, author: str | None, disabled: frozenset[str],
                 markers: Markers) -> Report:
-        """`text` is the draft as written; `doc` was parsed from it with markup blanked (same offsets);
+        """`text` is the draft as written; `doc` was parsed from its plain-text reading (same offsets);
         `markers` are its inline <!-- postcheck-disable RULE --> comments (checker/markers.py)."""
         ctx, candidates = self._candidates(doc, author, disabled)
         findings = [to_finding(text, c) for c in candidates if markers.allows(c.rule.id, c.start)]
