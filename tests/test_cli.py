@@ -13,6 +13,24 @@ import pytest
 from checker.cli import main
 
 SECRET = "Zebulon Quartermaine"
+_BUILT: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def one_checker_per_set_of_options(monkeypatch):
+    """The CLI builds its Checker through config.build_checker; a Checker is the same for the same
+    options, so each distinct set is built (for real) once for this module instead of once a command."""
+    from checker import config
+
+    real = config.build_checker
+
+    def cached(options):
+        key = repr(options)
+        if key not in _BUILT:
+            _BUILT[key] = real(options)
+        return _BUILT[key]
+
+    monkeypatch.setattr(config, "build_checker", cached)
 
 
 def run(argv, capsys, monkeypatch, stdin: bytes | None = None):
