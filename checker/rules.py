@@ -18,6 +18,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 from spacy.schemas import validate_token_pattern
 
+from checker.advice import INSTEAD_SLOTS, REDACT_SLOTS, AgeBand, parse_age_bands, template_problem
 from checker.errors import RuleFileError
 from checker.facts import FactDeclaration, check_facts, evaluation_order, parse_facts
 from checker.predicates import Condition, Environment, compile_condition
@@ -65,6 +66,7 @@ _SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
     "id", "category", "type", "severity", "message", "why", "instead", "reference", "patterns",
     "context", "quasi", "redact", "allow", "examples", "case_sensitive", "min_score", "marks_patient", "sets",
+    "round_age", "risk_only",
 }
 _CONTEXT_KEYS = {"needs", "clears", "near", "not_near", "not_after", "window"}
 
@@ -137,6 +139,11 @@ class Rule:
     # Facts a counted match sets on its sentence ("a 97-year-old ..." sets encounter); see checker/facts.py.
     sets: tuple[str, ...] = ()
     sets_declared: bool = False  # the rule file says `sets:` (or 0.1's marks_patient), so no default applies
+    # Ages rounded into bands for the finding's rewrite (checker/advice.py).
+    round_age: tuple[AgeBand, ...] = ()
+    # A detail that is safe on its own (a decade): it counts toward the re-identification risk and is
+    # never a finding by itself, so the wording postcheck suggests is never flagged.
+    risk_only: bool = False
     examples_flag: tuple[str, ...] = ()
     # Where each flag example must fire: (start, end) spans marked [[like this]] in the rule file.
     examples_flag_marks: tuple[tuple[tuple[int, int], ...], ...] = ()
@@ -205,7 +212,8 @@ def lexicon_ref(word: str) -> str | None:
 
 
 def rule_dirs_from_env() -> list[Path]:
-    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories)."""
+    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories), for a transport that
+    reads the environment (the library never calls this; checker/config.py resolves settings)."""
     value = os.environ.get("POSTCHECK_RULES", "")
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
@@ -272,6 +280,7 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             seen[rule.id] = str(path)
             rules.append(rule)
     frozen = {name: frozenset(words) for name, words in lexicons.items()}
+    rules = [_expand_allow(rule, frozen) for rule in rules]
     check_facts(facts, frozen)
     rules = [_with_default_facts(rule, facts, frozen, macros) for rule in rules]
     contexts = {rule.id: _compile_context(rule, frozen, macros, facts, rule.sets) for rule in rules}
@@ -335,6 +344,18 @@ def _with_default_facts(rule: Rule, facts, lexicons, macros) -> Rule:
     if "venting" in reads.reads or "venting" in reads.reads_base:
         return rule
     return replace(rule, sets=("venting",))
+
+
+def _expand_allow(rule: Rule, lexicons: Mapping[str, frozenset[str]]) -> Rule:
+    """A rule's `allow` may name lexicons ('@calendar_words'): their words are allowed too."""
+    names = [lexicon_ref(word) for word in rule.allow if lexicon_ref(word)]
+    if not names:
+        return rule
+    for name in names:
+        if name not in lexicons:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'allow': unknown lexicon '@{name}'")
+    plain = {word for word in rule.allow if not lexicon_ref(word)}
+    return replace(rule, allow=frozenset(plain.union(*(lexicons[name] for name in names))))
 
 
 # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, ten times faster,
@@ -479,6 +500,14 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     redact = raw.get("redact")
     if redact is not None and not isinstance(redact, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'redact' must be a string")
+    for key, template, slots in (("redact", redact or "", REDACT_SLOTS), ("instead", text["instead"], INSTEAD_SLOTS)):
+        problem = template_problem(template, slots)
+        if problem:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field '{key}': {problem}")
+    try:
+        round_age = parse_age_bands(raw["round_age"]) if "round_age" in raw else ()
+    except ValueError as error:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'round_age': {error}") from None
     min_score = raw.get("min_score", 0.0)
     if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'min_score' must be a number from 0 to 1")
@@ -505,6 +534,8 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         min_score=float(min_score),
         sets=_parse_sets(raw, path, rule_id),
         sets_declared="sets" in raw or raw.get("marks_patient") is True,
+        round_age=round_age,
+        risk_only=_boolean(raw, "risk_only", path, rule_id),
         examples_flag=flag,
         examples_flag_marks=tuple(marks for _, marks in flag_marked),
         examples_pass=must_pass,

@@ -26,6 +26,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from checker import Checker, Report
+from checker.config import checker_options_from_env
 from checker.errors import InputError
 from .errors import install_error_handlers
 from . import web
@@ -73,7 +74,8 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.checker is None:
-            app.state.checker = await run_in_threadpool(Checker, max_chars=settings.max_chars)
+            app.state.checker = await run_in_threadpool(
+                lambda: Checker(max_chars=settings.max_chars, **checker_options_from_env()))
         yield
 
     telemetry = {"telemetry": _NO_TELEMETRY} if "telemetry" in inspect.signature(FastAPI).parameters else {}

@@ -212,7 +212,7 @@ def to_matches(report: Report, annotated: AnnotatedText, picky: bool, rule_url: 
             message=f"{finding.message}. {finding.suggestion}",
             shortMessage=finding.message,
             # Only a drop-in rewrite (a rounded age, a placeholder): the suggestion itself is advice.
-            replacements=[LTReplacement(value=finding.replacement)] if finding.replacement else [],
+            replacements=[LTReplacement(value=finding.rewrite)] if finding.rewrite else [],
             offset=offset,
             length=to_utf16(end) - offset,
             context=_context(annotated.plain, finding.start, finding.end),

@@ -62,13 +62,20 @@ class FindingModel(BaseModel):
     why: str
     reference: str
     quasi: str | None = None
-    replacement: str | None = Field(None, description="A drop-in rewrite of the flagged text where there is "
-                                                      "one: an exact age rounded to its decade, a placeholder.")
+    rewrite: str | None = Field(None, description="Drop-in text for text[start:end] that fixes this finding "
+                                "(a rounded age, a placeholder); null when only the author can rewrite it.")
+
+
+class RiskDetail(BaseModel):
+    kind: str
+    start: int
+    end: int
 
 
 class RiskModel(BaseModel):
     level: str
     quasi_identifiers: list[str]
+    details: list[RiskDetail] = Field([], description="The pieces that were counted, with their offsets.")
 
 
 class ReportModel(BaseModel):

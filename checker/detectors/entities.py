@@ -29,6 +29,8 @@ class EntityDetector:
             return []
         found: list[Candidate] = []
         for result in analyze_doc(self.analyzer, self.engine, doc, self.routes, text=ctx.text):
+            if "\n" in ctx.text[result.start:result.end]:  # no name or place runs across a line break
+                continue
             span = doc.char_span(result.start, result.end, alignment_mode="expand")
             if span is None:
                 continue

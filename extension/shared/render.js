@@ -154,7 +154,7 @@
     }
     row("Why", doc.createTextNode(finding.why));
     row("Instead", doc.createTextNode(finding.suggestion));
-    if (finding.replacement) row("Rewrite", el(doc, "q", "pc-rewrite", finding.replacement));
+    if (finding.rewrite) row("Rewrite", el(doc, "q", "pc-rewrite", finding.rewrite));
     row("Reference", ...reference);
     card.append(details);
 
@@ -167,7 +167,7 @@
       actions.append(button);
     };
     if (options.onShow) action("Show in draft", options.onShow);
-    if (options.onReplace && finding.replacement) action(`Use “${finding.replacement}”`, options.onReplace);
+    if (options.onReplace && finding.rewrite) action(`Use “${finding.rewrite}”`, options.onReplace);
     if (options.onIgnore) action("Ignore this word", options.onIgnore, "Never flag these words again in this browser");
     if (options.onDisable) action("Turn this rule off", options.onDisable, `Stop checking ${finding.rule} in this browser`);
     const rule = el(doc, "p", "pc-card-rule");

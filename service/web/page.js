@@ -132,7 +132,7 @@
       },
       onReplace: (finding) => {
         if (!shown || draft.value !== shown.text) return;
-        draft.setRangeText(finding.replacement, finding.start_utf16, finding.end_utf16, "end");
+        draft.setRangeText(finding.rewrite, finding.start_utf16, finding.end_utf16, "end");
         draft.focus();
         check();
       },

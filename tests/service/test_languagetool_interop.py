@@ -13,7 +13,7 @@ from language_tool_python.server import LanguageTool
 from live_server import EXTENSION_ORIGIN, TOKEN
 
 DRAFT = "🎉 Then Mrs. Halvorsen, 84yo, came in last night at 3am."
-NOTED = "🎉 Then Mrs. Halvorsen, in her 80s, came in."  # age-decade stays an info note here
+NOTED = "🎉 Then Mrs. Halvorsen, a retired schoolteacher, came in."  # occupation stays an info note here
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def test_real_client_passes_the_token_as_api_key(secured_server, checker, no_loc
     expected = [(f.rule, f.text) for f in checker.check(DRAFT).counted]
     assert [(m.rule_id, DRAFT[m.offset:m.offset + m.error_length]) for m in matches] == expected
     ages = [m for m in matches if m.rule_id == "age-exact"]
-    assert ages and ages[0].replacements == ["80-something"]
+    rewrite = next(f.rewrite for f in checker.check(DRAFT).findings if f.rule == "age-exact")
+    assert ages and ages[0].replacements == [rewrite]
 
 
 def test_client_without_the_key_can_start_but_not_check(secured_server, no_local_languagetool):
@@ -94,12 +95,12 @@ def test_rule_urls_link_to_rule_pages_that_need_no_token(secured_server):
     assert "Why it matters" in page.text and "What to write instead" in page.text
 
 
-def test_replacements_hold_direct_rewrites_only(client):
+def test_replacements_hold_the_findings_own_rewrites(client, checker):
     matches = client.post("/v2/check", data={"text": DRAFT, "language": "en-US"}).json()["matches"]
     replacements = {m["rule"]["id"]: [r["value"] for r in m["replacements"]] for m in matches}
-    assert replacements["age-exact"] == ["80-something"]
-    assert replacements["titled-name"] == ["[name]"]
-    assert replacements["relative-time"] == [], "a timeline has no drop-in rewrite"
+    rewrites = {f.rule: f.rewrite for f in checker.check(DRAFT).counted}
+    assert replacements == {rule: [rewrite] if rewrite else [] for rule, rewrite in rewrites.items()}
+    assert replacements["age-exact"]
 
 
 def _rules(client, text=DRAFT, **fields) -> list[str]:
@@ -115,9 +116,9 @@ def test_rule_and_category_options(client):
     assert set(_rules(client, enabledOnly="true", enabledCategories="timeline")) == {"relative-time"}
     assert not {"titled-name", "age-exact"} & set(_rules(client, disabledCategories="IDENTIFIER,TYPOS"))
     assert _rules(client, NOTED) == ["titled-name"], "info notes need picky, or their rule or category named"
-    assert _rules(client, NOTED, enabledRules="age-decade,UPPERCASE_SENTENCE_START") == ["titled-name", "age-decade"]
-    assert _rules(client, NOTED, enabledCategories="IDENTIFIER") == ["titled-name", "age-decade"]
-    assert _rules(client, NOTED, enabledOnly="true", enabledRules="age-decade") == ["age-decade"]
+    assert _rules(client, NOTED, enabledRules="occupation,UPPERCASE_SENTENCE_START") == ["titled-name", "occupation"]
+    assert _rules(client, NOTED, enabledCategories="IDENTIFIER") == ["titled-name", "occupation"]
+    assert _rules(client, NOTED, enabledOnly="true", enabledRules="occupation") == ["occupation"]
     assert _rules(client, enabledOnly="false", enabledRules="NO_SUCH_RULE") == everything
     assert _rules(client, enabledOnly="true", enabledRules="titled-name", disabledRules="titled-name") == []
 
