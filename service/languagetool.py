@@ -87,9 +87,10 @@ class AnnotatedText:
         """Parse LanguageTool's `data` parameter: {"annotation": [{"text": ...} or {"markup": ...,
         "interpretAs": ...}]}. Errors say what shape is expected, never what was sent."""
         expected = 'data must be JSON {"annotation": [{"text": "..."}, {"markup": "...", "interpretAs": "..."}]}'
+        # RecursionError: JSON nested deeper than the parser goes ([[[[...]]]]) is malformed data too.
         try:
             pieces = json.loads(data)["annotation"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             raise InputError(expected) from None
         if not isinstance(pieces, list):
             raise InputError(expected)

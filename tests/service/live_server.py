@@ -1,9 +1,11 @@
-"""Start the real service (`postcheck serve`, uvicorn, in a subprocess on a free loopback port), wait for
-/healthz, and stop it with SIGINT at the end, capturing everything it wrote to stdout and stderr."""
+"""Start the real service (`postcheck serve`: the HTTP front and its check workers, in a subprocess on a
+free loopback port), wait for /healthz, and stop it with SIGINT at the end, capturing everything it
+wrote to stdout and stderr (the workers' output included)."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -57,15 +59,21 @@ class RunningServer:
         return self.process.returncode
 
 
-def start_server(directory: Path, env: Mapping[str, str], workers: int = 1) -> RunningServer:
+def start_server(directory: Path, env: Mapping[str, str], workers: int = 2,
+                 open_files: int | None = None) -> RunningServer:
+    """`open_files` sets the server's RLIMIT_NOFILE, soft and hard, as a tight container would."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTCHECK_")} | dict(env)
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.log", directory / "stderr.log"
+
+    def limit_open_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "checker.cli", "serve", "--port", str(port), "--workers", str(workers)],
-            stdout=out, stderr=err, env=environment,
+            stdout=out, stderr=err, env=environment, preexec_fn=limit_open_files if open_files else None,
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, stdout_path, stderr_path)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -33,7 +33,7 @@ def test_a_long_draft_does_not_stall_short_ones(client):
     with httpx.Client(base_url=str(client.base_url), timeout=60) as other:
         assert other.get("/healthz").status_code == 200
         assert other.post("/v1/check", json={"text": SHORT_DRAFTS[0]}).json()["verdict"] == "block"
-    assert worker.is_alive(), "the short requests were answered only after the long one finished"
+    assert worker.is_alive(), f"the short requests were answered only after the long one finished: {long_result}"
     worker.join()
     assert long_result["status"] == 200
 
