@@ -39,7 +39,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from checker.errors import ConfigError
 from .schemas import ErrorResponse
 
-logger = logging.getLogger("postcheck.error")
+# Its own logger, condensed (server.LOG_CONFIG): what clients can make happen a thousand times a second.
+logger = logging.getLogger("postcheck.connections")
 
 # Descriptors the front needs besides client connections: the listening socket, the event loop's own,
 # stdout/stderr, and per check worker its channel, its exit sentinel and the pipes a restart opens.

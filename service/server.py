@@ -7,7 +7,8 @@
 Start-up order: settings (a bad one exits 2), the port (busy: exit 2), the workers (a missing model
 exits 3, a broken rule file 2), and only then the listening socket, so the server listens only once it
 can check. Logging can never carry a draft: uvicorn's access log (query string, client address) is off
-and middleware.AccessLog writes one line a request instead; repeated error lines are condensed.
+and middleware.AccessLog writes one line a request instead. What clients can make happen at will
+(malformed requests, refused connections, accept errors) is logged condensed, a line a minute per kind.
 """
 
 from __future__ import annotations
@@ -52,15 +53,17 @@ LOG_CONFIG: dict[str, Any] = {
         "uvicorn": {"class": "logging.StreamHandler", "formatter": "uvicorn", "stream": "ext://sys.stderr",
                     "filters": ["condense"]},
         "access": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stdout"},
-        "errors": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stderr",
-                   "filters": ["condense"]},
+        "errors": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stderr"},
+        "condensed": {"class": "logging.StreamHandler", "formatter": "postcheck", "stream": "ext://sys.stderr",
+                      "filters": ["condense"]},
     },
     "loggers": {
         "uvicorn": {"handlers": ["uvicorn"], "level": "INFO", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         "postcheck.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
         "postcheck.error": {"handlers": ["errors"], "level": "INFO", "propagate": False},
-        "asyncio": {"handlers": ["errors"], "level": "WARNING", "propagate": False},
+        "postcheck.connections": {"handlers": ["condensed"], "level": "INFO", "propagate": False},
+        "asyncio": {"handlers": ["condensed"], "level": "WARNING", "propagate": False},
     },
 }
 

@@ -47,6 +47,18 @@ class RunningServer:
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
+    def worker_pids(self) -> list[int]:
+        """The check workers: the server's children started by multiprocessing's spawn."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        pids = []
+        for pid in children:
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(int(pid))
+            except OSError:  # exited meanwhile
+                pass
+        return pids
+
     def stop(self) -> int:
         """SIGINT, as Ctrl-C would: uvicorn finishes in-flight requests and exits 0."""
         if self.process.poll() is None:
@@ -57,6 +69,12 @@ class RunningServer:
                 self.process.kill()
                 self.process.wait()
         return self.process.returncode
+
+
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
 
 
 def start_server(directory: Path, env: Mapping[str, str], workers: int = 2,
