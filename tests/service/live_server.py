@@ -26,7 +26,7 @@ WEB_ORIGIN = "https://notes.example.org"
 SERVER_ENV = {
     "POSTCHECK_CORS_ORIGINS": f"{EXTENSION_ORIGIN}, {WEB_ORIGIN}",
     "POSTCHECK_MAX_BODY_BYTES": "200000",
-    "POSTCHECK_MAX_BATCH": "5",
+    "POSTCHECK_MAX_BATCH": "20",
 }
 TOKEN = "s3cret-test-token"
 

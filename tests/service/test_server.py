@@ -55,9 +55,9 @@ def test_batch_keeps_order_and_reports_bad_drafts_in_place(client, checker):
 
 
 def test_batch_over_the_limit_is_413(client):
-    response = client.post("/v1/check/batch", json={"drafts": [{"text": CLEAN}] * 6})
+    response = client.post("/v1/check/batch", json={"drafts": [{"text": CLEAN}] * 21})
     assert response.status_code == 413
-    assert response.json()["error"] == "payload_too_large" and "limit is 5" in response.json()["message"]
+    assert response.json()["error"] == "payload_too_large" and "limit is 20" in response.json()["message"]
 
 
 def test_rules_lists_every_active_rule(client, checker):
