@@ -17,7 +17,7 @@ import inspect
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, AsyncIterator, Sequence
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 
@@ -180,7 +180,7 @@ async def check(body: CheckRequest, checks: ChecksDep) -> dict:
 @router.post("/v1/check/batch", response_model=BatchResponse, responses=CHECK_ERRORS, tags=["check"],
              summary="Check many drafts",
              dependencies=[content_type(*JSON)])
-async def check_batch(body: BatchRequest, checks: ChecksDep, settings: SettingsDep) -> dict:
+async def check_batch(body: BatchRequest, checks: ChecksDep, settings: SettingsDep, request: Request) -> Any:
     """Check up to POSTCHECK_MAX_BATCH drafts (default 100), in slices of at most 50,000 characters; a
     draft that cannot be checked gets an `error` in its place instead of failing the others."""
     if len(body.drafts) > settings.max_batch:
@@ -189,6 +189,8 @@ async def check_batch(body: BatchRequest, checks: ChecksDep, settings: SettingsD
     disable = known_rules(body.disable, checks)
     results: list[dict] = []
     for index, job in enumerate(batch_jobs(((d.id, d.text) for d in body.drafts), body.author, disable)):
+        if index and await request.is_disconnected():  # nobody is waiting for the rest: free the worker
+            return Response(status_code=499)
         results.extend(await checks.run(job, follow_up=index > 0))
     return {"results": results}
 

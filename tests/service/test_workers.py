@@ -123,6 +123,17 @@ def test_a_batch_holds_a_bounded_number_of_characters_per_worker(server):
     assert max(peaks.values()) < 500, peaks
 
 
+def test_a_batch_whose_client_left_stops_after_the_slice_in_hand(server):
+    drafts = [{"text": long_draft(9_500, seed)} for seed in range(20)]  # 4 slices, seconds each
+    with httpx.Client(base_url=server.url, timeout=1) as http:
+        with pytest.raises(httpx.ReadTimeout):
+            http.post("/v1/check/batch", json={"drafts": drafts})
+    deadline = time.monotonic() + 60
+    while "POST /v1/check/batch 499" not in server.stdout_path.read_text():
+        assert time.monotonic() < deadline, "the batch ran on after its client had gone"
+        time.sleep(0.2)
+
+
 def test_ctrl_c_stops_the_server_while_a_worker_is_checking(deadline_server):
     server = deadline_server
     answered = {}
