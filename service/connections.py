@@ -48,6 +48,12 @@ RESERVED_FDS = 64
 FDS_PER_WORKER = 6
 # Fewer connections than this is no service at all: say so at start-up instead.
 MIN_CONNECTIONS = 8
+# uvicorn's default listen backlog, and the least worth having.
+MAX_BACKLOG = 2048
+MIN_BACKLOG = 16
+# Passes of the event loop between accepting a connection and counting it (creating its transport,
+# then its protocol's connection_made, then closing an evicted one), each of which may accept a backlog.
+ACCEPT_PASSES_IN_FLIGHT = 4
 CONDENSE_INTERVAL_S = 60.0
 
 
@@ -72,17 +78,29 @@ def raise_open_file_limit() -> int:
     return soft
 
 
-def connection_budget(requested: int, workers: int, soft_limit: int) -> int:
-    """The most client connections that fit under the open-file limit with room for everything else."""
+@dataclass(frozen=True)
+class ConnectionBudget:
+    max_connections: int
+    backlog: int  # the listen queue, and the most connections asyncio accepts in one pass
+
+
+def connection_budget(requested: int, workers: int, soft_limit: int) -> ConnectionBudget:
+    """The most client connections that fit under the open-file limit with room for everything else.
+
+    asyncio accepts up to `backlog` connections per pass of the event loop, and a connection is counted
+    (and the cap enforced) only a few passes later, when its protocol starts; so a few backlogs' worth of
+    descriptors are kept free as well, and the backlog is sized to the limit."""
     try:
         open_now = len(os.listdir("/proc/self/fd"))
     except OSError:
         open_now = 16
-    available = soft_limit - open_now - RESERVED_FDS - FDS_PER_WORKER * workers
+    spare = soft_limit - open_now - RESERVED_FDS - FDS_PER_WORKER * workers
+    backlog = max(MIN_BACKLOG, min(MAX_BACKLOG, spare // (ACCEPT_PASSES_IN_FLIGHT * 2)))
+    available = spare - ACCEPT_PASSES_IN_FLIGHT * backlog
     if available < MIN_CONNECTIONS:
         raise ConfigError(f"the open-file limit ({soft_limit}) leaves room for {max(available, 0)} connections; "
                           "raise it (ulimit -n)")
-    return min(requested, available)
+    return ConnectionBudget(min(requested, available), backlog)
 
 
 class GuardedHTTPProtocol(H11Protocol):

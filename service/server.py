@@ -105,14 +105,14 @@ async def _serve(settings: ServiceSettings, listener: socket.socket, workers: in
     pool = WorkerPool(settings, workers)
     await pool.start()
     try:
-        max_connections = connection_budget(settings.max_connections, workers, open_files)
-        if max_connections < settings.max_connections:
+        budget = connection_budget(settings.max_connections, workers, open_files)
+        if budget.max_connections < settings.max_connections:
             logger.warning("at most %d open connections (POSTCHECK_MAX_CONNECTIONS is %d; the open-file "
-                           "limit is %d)", max_connections, settings.max_connections, open_files)
-        limits = ConnectionLimits(max_connections=max_connections, header_timeout=settings.header_timeout,
+                           "limit is %d)", budget.max_connections, settings.max_connections, open_files)
+        limits = ConnectionLimits(max_connections=budget.max_connections, header_timeout=settings.header_timeout,
                                   send_timeout=settings.body_timeout)
         config = uvicorn.Config(
-            create_app(settings, checks=pool), http=protocol_with(limits), ws="none",
+            create_app(settings, checks=pool), http=protocol_with(limits), ws="none", backlog=budget.backlog,
             lifespan="on", log_config=None, access_log=False, server_header=False, proxy_headers=False,
             timeout_keep_alive=settings.keepalive_timeout,  # type: ignore[arg-type]  # seconds, float
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,

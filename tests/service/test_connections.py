@@ -10,6 +10,7 @@ import contextlib
 import errno
 import json
 import logging
+import os
 import resource
 import socket
 import time
@@ -23,7 +24,17 @@ from uvicorn.server import ServerState
 
 from drafts import NAMED_DRAFTS
 from live_server import start_server
-from postcheck_service.connections import ConnectionLimits, CondenseRepeats, protocol_with, quiet_loop_errors
+from checker.errors import ConfigError
+from postcheck_service.connections import (
+    ACCEPT_PASSES_IN_FLIGHT,
+    MIN_CONNECTIONS,
+    RESERVED_FDS,
+    ConnectionLimits,
+    CondenseRepeats,
+    connection_budget,
+    protocol_with,
+    quiet_loop_errors,
+)
 from postcheck_service.middleware import BodyLimit
 
 # Liveness bounds, generous on purpose: these say "answered at all", not "answered fast".
@@ -232,6 +243,23 @@ def test_a_body_must_arrive_within_the_body_timeout():
     assert json.loads(messages[1]["body"])["error"] == "request_timeout"
 
 
+@pytest.mark.parametrize("soft_limit, requested", [(1024, 100_000), (1024, 100), (65536, 512), (1 << 20, 512)])
+def test_the_connection_cap_and_backlog_fit_under_the_file_limit(soft_limit, requested):
+    budget = connection_budget(requested, workers=2, soft_limit=soft_limit)
+    open_now = len(os.listdir("/proc/self/fd"))
+    in_flight = ACCEPT_PASSES_IN_FLIGHT * budget.backlog  # accepted, not yet counted against the cap
+    assert open_now + budget.max_connections + in_flight + RESERVED_FDS <= soft_limit
+    assert budget.max_connections <= requested and budget.max_connections >= MIN_CONNECTIONS
+    assert 16 <= budget.backlog <= 2048
+    if soft_limit >= 65536:
+        assert (budget.max_connections, budget.backlog) == (requested, 2048)
+
+
+def test_a_file_limit_too_small_to_serve_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"the open-file limit \(120\) leaves room for"):
+        connection_budget(512, workers=2, soft_limit=120)
+
+
 def test_repeated_log_lines_are_condensed_to_one_a_minute():
     now = [0.0]
     condense = CondenseRepeats(interval=60, clock=lambda: now[0])
@@ -304,7 +332,8 @@ def many_files():
 
 def test_idle_sockets_cannot_lock_out_a_new_client(tight_server, many_files, checker):
     host, port = tight_server.url.removeprefix("http://").split(":")
-    idle = [socket.create_connection((host, int(port)), timeout=10) for _ in range(IDLE_SOCKETS)]
+    # A small file limit means a small listen queue: connecting 1,100 at once may take some SYN retries.
+    idle = [socket.create_connection((host, int(port)), timeout=60) for _ in range(IDLE_SOCKETS)]
     try:
         started = time.monotonic()
         with httpx.Client(base_url=tight_server.url, timeout=ANSWERS_WITHIN_S) as http:
@@ -326,6 +355,7 @@ def test_idle_sockets_cannot_lock_out_a_new_client(tight_server, many_files, che
     assert served_after < ANSWERS_WITHIN_S
     assert closed >= IDLE_SOCKETS - OPEN_FILES, "idle connections were closed to stay under the file limit"
     output = tight_server.output()
+    assert "out of file descriptors" not in output, "the cap keeps the server below its file limit"
     assert "Too many open files" not in output and "Traceback" not in output
     assert len(output) < 20_000, "no log flood"
 
