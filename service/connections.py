@@ -10,9 +10,10 @@ every failed accept. `GuardedHTTPProtocol` adds:
   pause (408 if part of it came, a plain close if nothing did);
 - a send timeout: a response the client stops reading is dropped after POSTCHECK_BODY_TIMEOUT seconds
   (the body-read half of that setting is middleware.BodyLimit's, where the body is read);
-- a cap on open connections, kept below the open-file limit: at the cap, a new connection closes the
-  connection that has been idle longest with no request in progress, or is refused with 503 when
-  every connection has one;
+- a cap on open connections, kept below the open-file limit with room for what asyncio accepts
+  before a protocol counts it (`connection_budget`, which also sizes the listen backlog): at the cap, a
+  new connection closes the connection that has been idle longest with no request in progress, or is
+  refused with 503 when every connection has one;
 - TCP_NODELAY on every connection, so keep-alive answers never wait for a delayed ACK;
 - its own JSON 400 for malformed HTTP instead of uvicorn's plain-text one.
 

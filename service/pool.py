@@ -294,7 +294,7 @@ class WorkerPool:
             try:
                 await self._start_worker(worker.slot)
                 return
-            except PostcheckError as error:
+            except Exception as error:  # noqa: BLE001 - whatever it was (no model, no descriptors), try again
                 logger.error("check worker %d could not restart (%s); retrying in %g s",
                              worker.slot, type(error).__name__, RESTART_DELAY_S)
                 await asyncio.sleep(RESTART_DELAY_S)
