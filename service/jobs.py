@@ -18,7 +18,7 @@ from .settings import ServiceSettings
 
 VERSION = version("postcheck")
 # Most characters one batch job carries: one maximum-length draft's worth, so a worker's peak memory
-# for a slice of a batch is that of one long draft (~340 MB), not that of the whole batch (1.7 GB for
+# for a slice of a batch is that of one long draft (~370 MB), not that of the whole batch (1.7 GB for
 # 100 drafts of 10,000 characters parsed together).
 JOB_CHARS = 50_000
 # Most drafts in one batch job; spaCy's nlp.pipe batches them within the job.
