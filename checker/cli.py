@@ -303,7 +303,7 @@ def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, auth
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; the default accepts connections from this machine only.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Check worker processes behind the one HTTP process; each loads its own copy of the model (about 230 MB, up to 400 MB while checking a long draft). With 2 or more, one is kept for short drafts.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Check worker processes behind the one HTTP process; each loads its own copy of the model (about 175 MB, up to about 370 MB while checking a long draft). With 2 or more, one is kept for short drafts.")
 def serve(host, port, workers) -> int:
     """Run the HTTP service (POST /v1/check, LanguageTool-compatible /v2/check; docs at /docs).
 
