@@ -1,11 +1,14 @@
 """Load run of the HTTP service on loopback: requests per second and p50/p99 latency of POST /v1/check
-for tweet-sized drafts at 1 and 8 concurrent clients, and the server's memory.
+for tweet-sized drafts at 1 and 8 concurrent clients, the latency of /healthz and of a tweet while a
+long draft is being checked, and the memory of the front and of each check worker.
 
-    python bench/service_load.py [--seconds 20] [--workers 1]
+    python bench/service_load.py [--seconds 20] [--workers 2] [--max-batch]
 
 Starts its own `postcheck serve` on a free 127.0.0.1 port, warms it up, runs each concurrency level for
 at most --seconds (and at most --max-requests), stops the server and prints the figures. The whole run
-is bounded to 60 s of load; it sends traffic nowhere but 127.0.0.1.
+is bounded to 60 s of load (plus a few long checks); it sends traffic nowhere but 127.0.0.1.
+--max-batch also sends one maximum batch (100 drafts of 10,000 characters, about a minute of checking)
+and reports each process's peak memory after it.
 """
 
 from __future__ import annotations
@@ -18,12 +21,18 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.drafts import LONG, drafts  # noqa: E402
+
 LEVELS = (1, 8)
+LONG_CHARS = 47_000
+LIVENESS_PROBES = 20
 MAX_LOAD_SECONDS = 60
 # Written for this benchmark (not taken from any corpus): posts of tweet length, some clean, some not.
 DRAFTS = [
@@ -78,21 +87,67 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
     raise SystemExit("server did not start within 90 s")
 
 
-def memory_kib(pid: int) -> tuple[int, int]:
-    """(current RSS, peak RSS) in KiB of a process and its children (the workers), from /proc."""
-    pids = [pid] + [int(child) for child in _children(pid)]
-    rss = peak = 0
-    for each in pids:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{each}/status").read_text().splitlines()
-                      if ":" in line)
-        rss += int(fields["VmRSS"].split()[0])
-        peak += int(fields["VmHWM"].split()[0])
-    return rss, peak
+def memory_mib(pid: int) -> dict[str, tuple[float, float]]:
+    """{"front" | "worker PID": (current RSS, peak RSS)} in MiB, from /proc: the server and its check
+    workers (multiprocessing's resource tracker, a few MiB, is left out)."""
+    found = {"front": _rss(pid)}
+    for child in _children(pid):
+        try:
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found[f"worker {child}"] = _rss(int(child))
+        except OSError:
+            pass
+    return found
+
+
+def _rss(pid: int) -> tuple[float, float]:
+    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":" in line)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
 def _children(pid: int) -> list[str]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return path.read_text().split() if path.exists() else []
+
+
+def liveness_during_long_check(url: str) -> dict:
+    """Worst latency of /healthz and of a tweet check from a second client while one long draft
+    (47,000 characters) is being checked."""
+    done = threading.Event()
+    outcome = {}
+
+    def post_long() -> None:
+        started = time.perf_counter()
+        with httpx.Client(base_url=url, timeout=120) as http:
+            outcome["status"] = http.post("/v1/check", json={"text": drafts(LONG_CHARS, 1)[0]}).status_code
+        outcome["seconds"] = time.perf_counter() - started
+        done.set()
+
+    thread = threading.Thread(target=post_long)
+    thread.start()
+    time.sleep(0.3)
+    health: list[float] = []
+    tweet: list[float] = []
+    with httpx.Client(base_url=url, timeout=60) as http:
+        while not done.is_set() and len(health) < LIVENESS_PROBES:
+            started = time.perf_counter()
+            http.get("/healthz").raise_for_status()
+            health.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            http.post("/v1/check", json={"text": DRAFTS[len(tweet) % len(DRAFTS)]}).raise_for_status()
+            tweet.append(time.perf_counter() - started)
+    thread.join()
+    return {"probes": len(health), "health": max(health) * 1000, "tweet": max(tweet) * 1000,
+            "long_s": outcome["seconds"], "long_status": outcome["status"]}
+
+
+def max_batch(url: str) -> tuple[int, float]:
+    batch = [{"id": str(i), "text": text} for i, text in enumerate(drafts(LONG, 100, seed=11))]
+    started = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=600) as http:
+        status = http.post("/v1/check/batch", json={"drafts": batch}).status_code
+    return status, time.perf_counter() - started
 
 
 async def run_level(url: str, clients: int, seconds: float, max_requests: int) -> dict:
@@ -133,32 +188,46 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20, help="load time per concurrency level")
     parser.add_argument("--max-requests", type=int, default=20_000, help="request cap per level")
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="check workers (serve's default: 2)")
+    parser.add_argument("--max-batch", action="store_true", help="also send one maximum batch")
     args = parser.parse_args()
     seconds = min(args.seconds, MAX_LOAD_SECONDS / len(LEVELS))
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = start_server(port, args.workers)
+    batch = None
     try:
-        idle_rss, _ = memory_kib(server.pid)
+        idle = memory_mib(server.pid)
         with httpx.Client(base_url=url, timeout=60) as http:  # warm-up: first parses allocate
             for text in DRAFTS * 2:
                 http.post("/v1/check", json={"text": text}).raise_for_status()
         results = [asyncio.run(run_level(url, clients, seconds, args.max_requests)) for clients in LEVELS]
-        rss, peak = memory_kib(server.pid)
+        liveness = liveness_during_long_check(url)
+        after_load = memory_mib(server.pid)
+        if args.max_batch:
+            batch = max_batch(url)
+        final = memory_mib(server.pid)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=30)
 
     average = sum(map(len, DRAFTS)) / len(DRAFTS)
-    print(f"postcheck service on 127.0.0.1, {args.workers} worker(s), POST /v1/check, "
+    print(f"postcheck service on 127.0.0.1, {args.workers} check worker(s), POST /v1/check, "
           f"tweet-sized drafts (mean {average:.0f} chars), {seconds:g} s per level, {os.cpu_count()} CPUs")
     print(f"{'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}")
     for r in results:
         print(f"{r['clients']:>7} {r['requests']:>8} {r['rps']:>7.1f} {r['p50']:>7.1f} {r['p99']:>7.1f} {r['errors']:>6}")
-    print(f"server memory: {idle_rss / 1024:.0f} MiB RSS after start-up, {rss / 1024:.0f} MiB after the run, "
-          f"peak {peak / 1024:.0f} MiB")
+    print(f"while one {LONG_CHARS}-character draft was checked ({liveness['long_s']:.1f} s, status "
+          f"{liveness['long_status']}): worst of {liveness['probes']} probes, /healthz "
+          f"{liveness['health']:.0f} ms, tweet check {liveness['tweet']:.0f} ms")
+    if batch is not None:
+        print(f"maximum batch (100 drafts of 10,000 characters): status {batch[0]} in {batch[1]:.0f} s")
+    print(f"{'process':>14} {'RSS idle':>9} {'after load':>10} {'now':>6} {'peak':>6}  (MiB)")
+    for name, (rss, peak) in final.items():
+        start = idle.get(name, (float("nan"),))[0]
+        middle = after_load.get(name, (float("nan"),))[0]
+        print(f"{name:>14} {start:>9.0f} {middle:>10.0f} {rss:>6.0f} {peak:>6.0f}")
 
 
 if __name__ == "__main__":

@@ -311,12 +311,17 @@ def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, auth
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; the default accepts connections from this machine only.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes; each loads its own copy of the model.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True, help="Check worker processes behind the one HTTP process; each loads its own copy of the model (about 175 MB, up to about 370 MB while checking a long draft). With 2 or more, one is kept for short drafts.")
 def serve(host, port, workers) -> int:
     """Run the HTTP service (POST /v1/check, LanguageTool-compatible /v2/check; docs at /docs).
 
+    One HTTP process answers every connection and hands each check to a worker process, which is
+    stopped and replaced if a check runs past POSTCHECK_TIMEOUT.
+
     Settings come from the environment: POSTCHECK_TOKEN, POSTCHECK_CORS_ORIGINS,
-    POSTCHECK_MAX_BODY_BYTES, POSTCHECK_MAX_BATCH, POSTCHECK_MAX_CHARS, POSTCHECK_MODEL, POSTCHECK_RULES.
+    POSTCHECK_MAX_BODY_BYTES, POSTCHECK_MAX_BATCH, POSTCHECK_MAX_CHARS, POSTCHECK_TIMEOUT,
+    POSTCHECK_QUEUE, POSTCHECK_MAX_CONNECTIONS, POSTCHECK_HEADER_TIMEOUT, POSTCHECK_BODY_TIMEOUT,
+    POSTCHECK_KEEPALIVE_TIMEOUT, POSTCHECK_MODEL, POSTCHECK_RULES (see the README).
     """
     from postcheck_service.server import serve as run_server  # FastAPI and uvicorn load only for this command
 

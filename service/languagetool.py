@@ -25,7 +25,6 @@ from fastapi import HTTPException, Request
 
 from checker.errors import InputError
 from checker.report import Finding, Report
-from checker.rules import Rule
 from .middleware import UNVERIFIED_TOKEN, token_matches
 from .schemas import (
     LTCategory,
@@ -109,17 +108,18 @@ class RuleSelection:
     noted: frozenset[str]
 
     @classmethod
-    def from_form(cls, form: LTCheckForm, rules: Iterable[Rule]) -> "RuleSelection":
+    def from_form(cls, form: LTCheckForm, rules: Iterable[tuple[str, str]]) -> "RuleSelection":
+        """`rules`: the active rules as (id, category) pairs."""
         rules = tuple(rules)
         enabled, disabled = _ids(form.enabledRules), _ids(form.disabledRules)
         enabled_categories = {c.lower() for c in _ids(form.enabledCategories)}
         disabled_categories = {c.lower() for c in _ids(form.disabledCategories)}
         if form.enabledOnly and not (enabled or enabled_categories):
             raise InputError("enabledOnly=true needs enabledRules or enabledCategories")
-        chosen = {r.id for r in rules if r.id in enabled or r.category in enabled_categories}
-        off = {r.id for r in rules if r.id in disabled or r.category in disabled_categories}
+        chosen = {rule_id for rule_id, category in rules if rule_id in enabled or category in enabled_categories}
+        off = {rule_id for rule_id, category in rules if rule_id in disabled or category in disabled_categories}
         if form.enabledOnly:
-            off |= {r.id for r in rules} - chosen
+            off |= {rule_id for rule_id, _ in rules} - chosen
         return cls(frozenset(off), frozenset(chosen - off))
 
 
@@ -146,9 +146,10 @@ class AnnotatedText:
         """Parse LanguageTool's `data` parameter: {"annotation": [{"text": ...} or {"markup": ...,
         "interpretAs": ...}]}. Errors say what shape is expected, never what was sent."""
         expected = 'data must be JSON {"annotation": [{"text": "..."}, {"markup": "...", "interpretAs": "..."}]}'
+        # RecursionError: JSON nested deeper than the parser goes ([[[[...]]]]) is malformed data too.
         try:
             pieces = json.loads(data)["annotation"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             raise InputError(expected) from None
         if not isinstance(pieces, list):
             raise InputError(expected)

@@ -1,4 +1,4 @@
-"""ASGI middleware: the access log, the body-size limit and the bearer token.
+"""ASGI middleware: the access log, the body-size and body-time limits, and the bearer token.
 
 Pure ASGI (no BaseHTTPMiddleware) so each one sees every request, including 404s and the answers other
 middleware gives, and so the body limit can refuse a body before any of it is parsed.
@@ -6,6 +6,7 @@ middleware gives, and so the body limit can refuse a body before any of it is pa
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -21,12 +22,17 @@ error_logger = logging.getLogger("postcheck.error")
 OTHER_PATH = "<other>"
 # Set in the request's state by BearerToken when the route itself must check the token (see there).
 UNVERIFIED_TOKEN = "postcheck_token_unverified"
+# HTTP's registered methods; anything else a client puts in the request line is logged as OTHER, since
+# h11 accepts any token there ("Zebulon.Quartermaine_617-555-0143 /healthz HTTP/1.1" included).
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
+OTHER_METHOD = "OTHER"
 
 
 class AccessLog:
     """One line a request: method, route path, status, bytes in and out, duration. Never the query
     string, the client address or any body; a path that is not one of our routes (or under one of
-    our static `prefixes`) is logged as <other>, since a client may have put anything in it.
+    our static `prefixes`) is logged as <other>, and a method that is not HTTP's as OTHER, since a
+    client may have put anything in either.
 
     Also the last resort for bugs: an unexpected exception becomes a JSON 500 and a log line naming only
     the exception type, so no traceback (whose message could quote the draft) reaches the log.
@@ -43,6 +49,7 @@ class AccessLog:
             return
         started = time.perf_counter()
         path = self._loggable(scope["path"])
+        method = scope["method"] if scope["method"] in KNOWN_METHODS else OTHER_METHOD
         seen = {"status": 0, "in": 0, "out": 0}
 
         async def counting_receive() -> Message:
@@ -60,12 +67,12 @@ class AccessLog:
         try:
             await self.app(scope, counting_receive, counting_send)
         except Exception as exc:  # noqa: BLE001 - the point is that nothing escapes with its message
-            error_logger.error("unhandled %s in %s %s", type(exc).__name__, scope["method"], path)
+            error_logger.error("unhandled %s in %s %s", type(exc).__name__, method, path)
             if not seen["status"]:
                 await error_response(500)(scope, counting_receive, counting_send)
         finally:
             access_logger.info(
-                "%s %s %d in=%dB out=%dB %.1fms", scope["method"], path, seen["status"], seen["in"],
+                "%s %s %d in=%dB out=%dB %.1fms", method, path, seen["status"], seen["in"],
                 seen["out"], (time.perf_counter() - started) * 1000,
             )
 
@@ -77,15 +84,18 @@ class AccessLog:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413 before the app parses any of them.
+    """Refuse request bodies over `max_bytes` with 413, and bodies that take longer than `timeout`
+    seconds to arrive with 408, before the app parses any of them.
 
     The body is read here (it is small by definition) and replayed to the app, so a chunked upload with
-    no Content-Length is bounded the same way as one that declares its size.
+    no Content-Length is bounded the same way as one that declares its size, and a client that sends
+    half a body and stops holds its connection for `timeout` seconds at most.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float):
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,8 +107,15 @@ class BodyLimit:
             return
         chunks: list[bytes] = []
         size = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
         while True:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                message = f"the request body did not arrive within {self.timeout:g} s (POSTCHECK_BODY_TIMEOUT)"
+                await error_response(408, message, headers={"Connection": "close"})(scope, receive, send)
+                return
             if message["type"] != "http.request":  # the client went away
                 return
             size += len(message.get("body", b""))

@@ -34,12 +34,12 @@ class CheckOptions(_Request):
 
 
 class CheckRequest(CheckOptions):
-    text: str = Field(description="The draft. Never logged or stored.")
+    text: str = Field(min_length=1, description="The draft. Never logged or stored.")
 
 
 class BatchDraft(_Request):
     id: str | None = Field(None, max_length=200, description="Your key for this draft, echoed in its result.")
-    text: str
+    text: str = Field(min_length=1, description="The draft. Never logged or stored.")
 
 
 class BatchRequest(CheckOptions):
@@ -123,6 +123,7 @@ class HealthResponse(BaseModel):
     version: str
     model: str
     rules: int
+    workers: int = Field(description="Check workers ready now (one is briefly missing while it restarts).")
 
 
 class FieldProblem(BaseModel):
@@ -131,7 +132,8 @@ class FieldProblem(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    error: str = Field(description="Stable code: invalid_request, payload_too_large, unauthorized, ...")
+    error: str = Field(description="Stable code: invalid_request, payload_too_large, unauthorized, "
+                                   "request_timeout, busy, check_timeout, ...")
     message: str
     fields: list[FieldProblem] = []
 
@@ -143,7 +145,7 @@ class LTCheckForm(BaseModel):
     postcheck has no use for are ignored."""
 
     model_config = ConfigDict(extra="ignore")
-    text: str | None = None
+    text: str | None = Field(None, description="The text to check; empty or missing: nothing to check.")
     data: str | None = Field(None, description='Annotated text: {"annotation": [{"text": ...}, {"markup": ...}]}')
     language: str = Field(max_length=35, description="auto or an English variant (see /v2/languages).")
     username: str | None = Field(None, max_length=200, description="Any name; LanguageTool clients send one with apiKey.")

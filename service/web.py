@@ -23,13 +23,12 @@ from __future__ import annotations
 import html
 from importlib.resources import files
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Mapping
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 import postcheck_ui
-from checker.rules import Rule
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -86,10 +85,10 @@ async def asset(name: str) -> Response:
 
 @router.get("/rules")
 async def rule_index(request: Request) -> HTMLResponse:
-    rules = request.app.state.checker.ruleset.rules
+    rules = request.app.state.checks.info.rules
     items = "".join(
-        f'<li><a href="/rules/{_e(rule.id)}"><code>{_e(rule.id)}</code></a> {_e(rule.message)} '
-        f'<span class="rule-meta">({_e(CATEGORY_NAMES.get(rule.category, rule.category))}, {_e(rule.severity)})</span></li>'
+        f'<li><a href="/rules/{_e(rule["id"])}"><code>{_e(rule["id"])}</code></a> {_e(rule["message"])} '
+        f'<span class="rule-meta">({_e(CATEGORY_NAMES.get(rule["category"], rule["category"]))}, {_e(rule["severity"])})</span></li>'
         for rule in rules)
     body = f'<h1>Rules</h1><p>{len(rules)} rules are active on this server.</p><ul class="rule-list">{items}</ul>'
     return _page("Rules", body)
@@ -97,23 +96,25 @@ async def rule_index(request: Request) -> HTMLResponse:
 
 @router.get("/rules/{rule_id}")
 async def rule_page(rule_id: str, request: Request) -> HTMLResponse:
-    rule = request.app.state.checker.ruleset.get(rule_id)
+    rule = next((rule for rule in request.app.state.checks.info.rules if rule["id"] == rule_id), None)
     if rule is None:
         raise HTTPException(404, "no such rule; every rule is listed at /rules")
-    return _page(f"{rule.id}: {rule.message}", render_rule_page(rule))
+    return _page(f"{rule['id']}: {rule['message']}", render_rule_page(rule))
 
 
-def render_rule_page(rule: Rule) -> str:
-    """Ruff's four parts, as `postcheck rules ID` prints them: what, why (and reference), example, instead."""
+def render_rule_page(rule: Mapping[str, Any]) -> str:
+    """Ruff's four parts, as `postcheck rules ID` prints them: what, why (and reference), example, instead.
+    `rule` is a rule as the workers describe it (service/jobs.py), the same as GET /v1/rules gives."""
     return "".join([
-        f'<p class="rule-meta"><code>{_e(rule.id)}</code> · {_e(CATEGORY_NAMES.get(rule.category, rule.category))}'
-        f' · {_e(SEVERITY_NAMES.get(rule.severity, rule.severity))}</p>',
-        f"<h1>{_e(rule.message)}</h1>",
-        "<h2>What it flags</h2>", f"<p>{_e(rule.message)}.</p>",
-        "<h2>Why it matters</h2>", f"<p>{_e(rule.why)}</p>",
-        f'<p class="reference"><strong>Reference:</strong> {_e(rule.reference)}</p>',
-        "<h2>Example</h2>", _examples("Flagged", "flag", rule.examples_flag), _examples("Passes", "pass", rule.examples_pass),
-        "<h2>What to write instead</h2>", f"<p>{_e(rule.instead)}</p>",
+        f'<p class="rule-meta"><code>{_e(rule["id"])}</code> · {_e(CATEGORY_NAMES.get(rule["category"], rule["category"]))}'
+        f' · {_e(SEVERITY_NAMES.get(rule["severity"], rule["severity"]))}</p>',
+        f"<h1>{_e(rule['message'])}</h1>",
+        "<h2>What it flags</h2>", f"<p>{_e(rule['message'])}.</p>",
+        "<h2>Why it matters</h2>", f"<p>{_e(rule['why'])}</p>",
+        f'<p class="reference"><strong>Reference:</strong> {_e(rule["reference"])}</p>',
+        "<h2>Example</h2>", _examples("Flagged", "flag", rule["examples"]["flag"]),
+        _examples("Passes", "pass", rule["examples"]["pass"]),
+        "<h2>What to write instead</h2>", f"<p>{_e(rule['instead'])}</p>",
     ])
 
 

@@ -1,9 +1,11 @@
-"""Start the real service (`postcheck serve`, uvicorn, in a subprocess on a free loopback port), wait for
-/healthz, and stop it with SIGINT at the end, capturing everything it wrote to stdout and stderr."""
+"""Start the real service (`postcheck serve`: the HTTP front and its check workers, in a subprocess on a
+free loopback port), wait for /healthz, and stop it with SIGINT at the end, capturing everything it
+wrote to stdout and stderr (the workers' output included)."""
 
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -24,7 +26,7 @@ WEB_ORIGIN = "https://notes.example.org"
 SERVER_ENV = {
     "POSTCHECK_CORS_ORIGINS": f"{EXTENSION_ORIGIN}, {WEB_ORIGIN}",
     "POSTCHECK_MAX_BODY_BYTES": "200000",
-    "POSTCHECK_MAX_BATCH": "5",
+    "POSTCHECK_MAX_BATCH": "20",
 }
 TOKEN = "s3cret-test-token"
 # A server with a token and no CORS: Chromium lets the extension's service worker reach a server its
@@ -48,6 +50,18 @@ class RunningServer:
     def output(self) -> str:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
+    def worker_pids(self) -> list[int]:
+        """The check workers: the server's children started by multiprocessing's spawn."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+        pids = []
+        for pid in children:
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    pids.append(int(pid))
+            except OSError:  # exited meanwhile
+                pass
+        return pids
+
     def stop(self) -> int:
         """SIGINT, as Ctrl-C would: uvicorn finishes in-flight requests and exits 0."""
         if self.process.poll() is None:
@@ -60,15 +74,27 @@ class RunningServer:
         return self.process.returncode
 
 
-def start_server(directory: Path, env: Mapping[str, str], workers: int = 1) -> RunningServer:
+def peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM), in MiB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
+def start_server(directory: Path, env: Mapping[str, str], workers: int = 2,
+                 open_files: int | None = None) -> RunningServer:
+    """`open_files` sets the server's RLIMIT_NOFILE, soft and hard, as a tight container would."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("POSTCHECK_")} | dict(env)
     directory.mkdir(parents=True, exist_ok=True)
     stdout_path, stderr_path = directory / "stdout.log", directory / "stderr.log"
+
+    def limit_open_files() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     with open(stdout_path, "wb") as out, open(stderr_path, "wb") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "checker.cli", "serve", "--port", str(port), "--workers", str(workers)],
-            stdout=out, stderr=err, env=environment,
+            stdout=out, stderr=err, env=environment, preexec_fn=limit_open_files if open_files else None,
         )
     server = RunningServer(f"http://127.0.0.1:{port}", process, stdout_path, stderr_path)
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -1,5 +1,5 @@
 """In-process checks of the pieces: settings, the wire models against the library, the last-resort 500,
-and `postcheck serve` failing with one line before it listens."""
+the app over a Checker in this process, and `postcheck serve` failing with one line before it listens."""
 
 from __future__ import annotations
 
@@ -13,24 +13,32 @@ import sys
 import anyio
 import httpx
 import pytest
-from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from checker import ConfigError, Finding, Report
 from checker.pipeline import DEFAULT_MAX_CHARS
 from postcheck_service.app import create_app
+from postcheck_service.jobs import JOB_CHARS, JOB_DRAFTS, batch_jobs
 from postcheck_service.schemas import FindingModel, ReportModel, RiskModel
-from postcheck_service.server import NoDelayHTTPProtocol
-from postcheck_service.settings import DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY_BYTES, ServiceSettings
+from postcheck_service.settings import (
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_QUEUE,
+    DEFAULT_TIMEOUT_S,
+    ServiceSettings,
+)
 
 
 def test_settings_defaults_and_environment():
-    assert ServiceSettings.from_env({}) == ServiceSettings(
-        None, (), DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH, DEFAULT_MAX_CHARS)
+    defaults = ServiceSettings.from_env({})
+    assert defaults == ServiceSettings()
+    assert (defaults.token, defaults.max_body_bytes, defaults.max_batch, defaults.max_chars) == (
+        None, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BATCH, DEFAULT_MAX_CHARS)
+    assert (defaults.check_timeout, defaults.max_queue) == (DEFAULT_TIMEOUT_S, DEFAULT_QUEUE)
     settings = ServiceSettings.from_env({
-        "POSTCHECK_TOKEN": "t", "POSTCHECK_MAX_BATCH": "7",
+        "POSTCHECK_TOKEN": "t", "POSTCHECK_MAX_BATCH": "7", "POSTCHECK_TIMEOUT": "0.25",
         "POSTCHECK_CORS_ORIGINS": "moz-extension://1b2c-33, https://ehr.example.org:8443/ ,",
     })
-    assert settings.token == "t" and settings.max_batch == 7
+    assert settings.token == "t" and settings.max_batch == 7 and settings.check_timeout == 0.25
     assert settings.cors_origins == ("moz-extension://1b2c-33", "https://ehr.example.org:8443")
 
 
@@ -39,10 +47,28 @@ def test_settings_defaults_and_environment():
     ({"POSTCHECK_CORS_ORIGINS": "chrome-extension://abc, null"}, "'null'"),
     ({"POSTCHECK_MAX_BODY_BYTES": "lots"}, "POSTCHECK_MAX_BODY_BYTES must be a whole number"),
     ({"POSTCHECK_MAX_BATCH": "0"}, "POSTCHECK_MAX_BATCH must be a whole number of at least 1"),
+    ({"POSTCHECK_TIMEOUT": "0"}, "POSTCHECK_TIMEOUT must be a number of seconds above 0"),
+    ({"POSTCHECK_HEADER_TIMEOUT": "soon"}, "POSTCHECK_HEADER_TIMEOUT must be a number of seconds"),
+    ({"POSTCHECK_BODY_TIMEOUT": "nan"}, "POSTCHECK_BODY_TIMEOUT must be a number of seconds above 0"),
+    ({"POSTCHECK_QUEUE": "-1"}, "POSTCHECK_QUEUE must be a whole number of at least 1"),
+    ({"POSTCHECK_MAX_CONNECTIONS": "many"}, "POSTCHECK_MAX_CONNECTIONS must be a whole number"),
+    ({"POSTCHECK_TOKEN": ""}, "POSTCHECK_TOKEN is set but blank"),
+    ({"POSTCHECK_TOKEN": " \r\n\t"}, "POSTCHECK_TOKEN is set but blank"),
+    ({"POSTCHECK_TOKEN": "two words"}, "no spaces or control characters inside"),
+    ({"POSTCHECK_TOKEN": "tab\tinside"}, "no spaces or control characters inside"),
+    ({"POSTCHECK_TOKEN": "bell\x07"}, "no spaces or control characters inside"),
+    ({"POSTCHECK_TOKEN": "t\u00f6ken"}, "printable ASCII"),
 ])
 def test_bad_settings_are_config_errors(env, needle):
-    with pytest.raises(ConfigError, match=re.escape(needle)):
+    with pytest.raises(ConfigError, match=re.escape(needle)) as raised:
         ServiceSettings.from_env(env)
+    token = env.get("POSTCHECK_TOKEN", "").strip()
+    assert not token or token not in str(raised.value), "the error must not repeat the token"
+
+
+def test_a_token_is_stripped_of_surrounding_whitespace():
+    assert ServiceSettings.from_env({"POSTCHECK_TOKEN": "  s3cret-Tok_en.~+/=\n"}).token == "s3cret-Tok_en.~+/="
+    assert ServiceSettings.from_env({}).token is None
 
 
 def test_wire_models_mirror_the_library_dataclasses(checker):
@@ -102,6 +128,8 @@ def busy_port():
     ({"POSTCHECK_MODEL": "no_such_model"}, [], 3, "'no_such_model' is not installed"),
     ({}, ["--host", "no-such-host.invalid"], 2, "cannot listen on no-such-host.invalid"),
     ({}, ["--port", "BUSY"], 2, "Address already in use"),
+    ({"POSTCHECK_TOKEN": " \n"}, [], 2, "POSTCHECK_TOKEN is set but blank"),
+    ({"POSTCHECK_TOKEN": "two words"}, [], 2, "no spaces or control characters inside"),
 ])
 def test_serve_fails_with_one_line_before_listening(busy_port, env, args, code, needle):
     args = [str(busy_port) if arg == "BUSY" else arg for arg in args]
@@ -111,6 +139,8 @@ def test_serve_fails_with_one_line_before_listening(busy_port, env, args, code, 
     assert result.returncode == code
     assert result.stderr.startswith("postcheck: error: ") and needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    token = env.get("POSTCHECK_TOKEN", "").strip()
+    assert not token or token not in result.stderr, "the error must not repeat the token"
 
 
 def test_cli_start_up_does_not_import_the_web_stack():
@@ -119,15 +149,31 @@ def test_cli_start_up_does_not_import_the_web_stack():
     assert result.stdout.strip() == "[]"
 
 
-def test_every_connection_gets_tcp_nodelay(monkeypatch):
-    """A listener bound with proto 0 (as uvicorn binds it for --workers N) hands out sockets without
-    TCP_NODELAY; the protocol turns it on so keep-alive answers do not wait for a delayed ACK."""
-    monkeypatch.setattr(AutoHTTPProtocol, "connection_made", lambda self, transport: None)
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        with socket.create_connection(listener.getsockname()) as _, listener.accept()[0] as accepted:
-            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
-            transport = type("Transport", (), {"get_extra_info": lambda self, name: accepted})()
-            NoDelayHTTPProtocol.connection_made(object.__new__(NoDelayHTTPProtocol), transport)
-            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+def test_batches_are_cut_by_characters_not_only_by_count():
+    drafts = [(str(i), "x" * 10_000) for i in range(100)] + [("long", "y" * 120_000), ("t", "tweet")]
+    jobs = list(batch_jobs(drafts, None, ["age-exact"]))
+    assert [key for job in jobs for key, _ in job.drafts] == [key for key, _ in drafts], "order is kept"
+    assert all(job.chars <= JOB_CHARS or len(job.drafts) == 1 for job in jobs)
+    assert max(len(job.drafts) for job in jobs) == 5  # 5 x 10,000 characters fill a job
+    assert any(job.drafts == (("long", "y" * 120_000),) for job in jobs), "an over-long draft goes alone"
+    assert all(job.disable == ("age-exact",) for job in jobs)
+    tweets = list(batch_jobs([(None, "short")] * 100, None, []))
+    assert [len(job.drafts) for job in tweets] == [JOB_DRAFTS, 100 - JOB_DRAFTS]
+
+
+def test_in_process_app_answers_like_the_library(checker):
+    """create_app(settings, checker) runs the same jobs in this process: same reports as the library."""
+    app = create_app(ServiceSettings(), checker=checker)
+    draft = "Dr. Okonkwo here: saw Mr. Brandt, 77, in clinic this morning."
+
+    async def calls():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            single = await client.post("/v1/check", json={"text": draft, "author": "Okonkwo"})
+            batch = await client.post("/v1/check/batch", json={"drafts": [{"id": "a", "text": draft}]})
+            health = await client.get("/healthz")
+            return single, batch, health
+
+    single, batch, health = anyio.run(calls)
+    assert single.json() == checker.check(draft, author="Okonkwo").to_dict()
+    assert batch.json()["results"] == [{"id": "a", "report": checker.check(draft).to_dict(), "error": None}]
+    assert health.json()["rules"] == len(checker.ruleset.rules) and health.json()["workers"] == 1

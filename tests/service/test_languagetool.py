@@ -86,15 +86,20 @@ def test_disabled_rules_picky_level_and_blank_text(client):
     disabled = client.post("/v2/check", data={"text": text, "language": "en-US",
                                               "disabledRules": "titled-name,WHITESPACE_RULE"}).json()["matches"]
     assert "titled-name" not in {m["rule"]["id"] for m in disabled}
-    blank = client.post("/v2/check", data={"text": "  ", "language": "en-US"})
-    assert blank.status_code == 200 and blank.json()["matches"] == []
+    for emptied in ({"text": "  "}, {"text": ""}, {}):  # a cleared field; form parsing drops "" entirely
+        blank = client.post("/v2/check", data={**emptied, "language": "en-US"})
+        assert blank.status_code == 200 and blank.json()["matches"] == []
+
+
+NESTED = "[" * 10_000 + "]" * 10_000
 
 
 @pytest.mark.parametrize("form, needle", [
     ({"text": "hello", "language": "de-DE"}, "English only"),
-    ({"language": "en-US"}, "'text' or 'data'"),
     ({"text": "hello"}, "language: field required"),
     ({"data": "{not json", "language": "en-US"}, "data must be JSON"),
+    ({"data": '{"annotation": ' + NESTED + "}", "language": "en-US"}, "data must be JSON"),
+    ({"data": NESTED, "language": "en-US"}, "data must be JSON"),
 ])
 def test_bad_languagetool_requests_are_422(client, form, needle):
     response = client.post("/v2/check", data=form)

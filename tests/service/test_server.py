@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import httpx
 import pytest
@@ -54,9 +55,9 @@ def test_batch_keeps_order_and_reports_bad_drafts_in_place(client, checker):
 
 
 def test_batch_over_the_limit_is_413(client):
-    response = client.post("/v1/check/batch", json={"drafts": [{"text": CLEAN}] * 6})
+    response = client.post("/v1/check/batch", json={"drafts": [{"text": CLEAN}] * 21})
     assert response.status_code == 413
-    assert response.json()["error"] == "payload_too_large" and "limit is 5" in response.json()["message"]
+    assert response.json()["error"] == "payload_too_large" and "limit is 20" in response.json()["message"]
 
 
 def test_rules_lists_every_active_rule(client, checker):
@@ -72,6 +73,21 @@ def test_openapi_document_comes_from_the_wire_models(client):
     request_ref = spec["paths"]["/v1/check"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert request_ref.endswith("/CheckRequest")
     assert set(spec["components"]["schemas"]["CheckRequest"]["properties"]) == {"text", "platform", "author", "disable", "allow"}
+    assert spec["components"]["schemas"]["CheckRequest"]["properties"]["text"]["minLength"] == 1
+    assert spec["components"]["schemas"]["BatchDraft"]["properties"]["text"]["minLength"] == 1
+
+
+def test_openapi_documents_every_status_each_route_can_answer(client):
+    spec = client.get("/openapi.json").json()
+    documented = {(method.upper(), path): set(operation["responses"])
+                  for path, item in spec["paths"].items() for method, operation in item.items()}
+    check_statuses = {"200", "401", "408", "413", "415", "422", "500", "503"}
+    assert documented[("POST", "/v1/check")] == check_statuses
+    assert documented[("POST", "/v1/check/batch")] == check_statuses
+    assert documented[("POST", "/v2/check")] == check_statuses
+    assert documented[("GET", "/v1/rules")] == documented[("GET", "/v2/languages")] == {"200", "401", "408", "413"}
+    assert documented[("GET", "/healthz")] == {"200", "408", "413"}
+    assert "400" not in set().union(*documented.values()), "unparseable bodies are answered 422, not 400"
 
 
 def test_docs_page_works_offline(client):
@@ -90,15 +106,29 @@ def test_docs_page_works_offline(client):
     (b'{"author": "me"}', "text: field required"),
     (b'{"text": 42}', "text"),
     (b'{"text": "ok", "disabled": ["age-exact"]}', "unknown field"),
-    (b'{"text": "ok", "disable": ["no-such-rule"]}', "unknown rule id(s): no-such-rule"),
+    (b'{"text": "ok", "disable": ["age-exact", "no-such-rule"]}', "1 unknown rule id (at position 1)"),
     (b'{"text": "   "}', "draft is empty"),
+    (b'{"text": ""}', "text: String should have at least 1 character"),
+    (b'{"text": "ok", "disable": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "malformed request body"),
     (b'[]', "invalid request"),
-    (b'{"text": "Mrs. Quill \\ud83d came in"}', "unpaired surrogate at character 11"),
+    (b'{"text": "Mrs. Quill \\ud83d came in"}', "text: not valid Unicode (an unpaired surrogate"),
 ])
 def test_bad_json_requests_are_422_with_a_clear_message(client, body, needle):
     response = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_request"
+    assert needle in response.json()["message"]
+
+
+@pytest.mark.parametrize("drafts, needle", [
+    ([{"text": "fine"}, {"text": ""}], "drafts.1.text: String should have at least 1 character"),
+    ([{"text": "Mrs. Quill \ud83d came in"}], "drafts.0.text: not valid Unicode"),
+    ([{"id": "a"}], "drafts.0.text: field required"),
+])
+def test_bad_batches_are_422_with_a_clear_message(client, drafts, needle):
+    body = json.dumps({"drafts": drafts})  # ASCII-escaped: a lone surrogate travels as \\ud83d
+    response = client.post("/v1/check/batch", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
     assert needle in response.json()["message"]
 
 
@@ -108,6 +138,17 @@ def test_validation_errors_do_not_echo_the_input(client):
         response = client.post("/v1/check", json=body)
         assert response.status_code == 422
         assert "Quillfeather" not in response.text
+
+
+@pytest.mark.parametrize("path", ["/v1/check", "/v1/check/batch"])
+def test_unknown_rule_ids_are_named_by_position_not_echoed(client, path):
+    body = {"disable": ["quillfeather", "age-exact", "lot-nine"]}
+    body |= {"text": "ok"} if path == "/v1/check" else {"drafts": [{"text": "ok"}]}
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert "quillfeather" not in response.text and "lot-nine" not in response.text
+    assert "2 unknown rule ids (at position 0, 2)" in response.json()["message"]
+    assert [f["field"] for f in response.json()["fields"]] == ["disable.0", "disable.2"]
 
 
 def test_body_over_the_limit_is_413(client):
@@ -181,7 +222,8 @@ def test_cors_refuses_other_origins(client):
 
 @pytest.fixture(scope="module")
 def token_server(tmp_path_factory):
-    env = {"POSTCHECK_TOKEN": TOKEN, "POSTCHECK_CORS_ORIGINS": EXTENSION_ORIGIN}
+    # As pasted from a secrets file, with its newline: stripped, and what is left is the token.
+    env = {"POSTCHECK_TOKEN": f" {TOKEN}\n", "POSTCHECK_CORS_ORIGINS": EXTENSION_ORIGIN}
     running = start_server(tmp_path_factory.mktemp("token-server"), env, workers=2)
     yield running
     assert running.stop() == 0
@@ -225,8 +267,8 @@ def test_several_workers_answer_in_parallel(token_server):
             verdicts = list(pool.map(lambda text: http.post("/v1/check", json={"text": text}).json()["verdict"],
                                      [DRAFT, CLEAN] * 4))
     assert verdicts == ["block", "ok"] * 4
-    assert "Started parent process" in token_server.output()
-    assert "POST /v1/check 200" in token_server.stdout_path.read_text(), "workers write the access log too"
+    assert "with 2 check workers" in token_server.output()
+    assert "POST /v1/check 200" in token_server.stdout_path.read_text()
 
 
 def test_access_log_has_one_line_per_request_without_query_or_client(server, client):
