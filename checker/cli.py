@@ -18,7 +18,7 @@ from typing import Iterator
 
 import click
 
-from checker import parallel
+from checker import jsonl, parallel
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
@@ -223,7 +223,7 @@ class _null_bar:
 
 def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key} | report.to_dict(), ensure_ascii=False))
+        click.echo(jsonl.report_line(key, report))
     else:
         rules = ", ".join(sorted({f.rule for f in report.counted})) or "-"
         click.echo(f"{key}\t{report.verdict}\t{rules}")
@@ -231,7 +231,7 @@ def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
 
 def _emit_scan_error(fmt: str, key: str, problem: str) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key, "error": problem}))
+        click.echo(jsonl.error_line(key, problem))
     else:
         click.echo(f"{key}\terror\t{problem}")
 
