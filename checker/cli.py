@@ -5,6 +5,7 @@ Exit codes (also in the README):
   1  verdict review or block (see --fail-on)
   2  bad usage or input: empty draft, undecodable bytes, over the size limit, missing file, broken rule file
   3  the spaCy model is not installed (postcheck never downloads one)
+  4  scan --dask: the Dask scheduler cannot be reached, has no workers, or lost the scan
 Errors are one line on stderr and never contain the draft.
 """
 
@@ -19,13 +20,14 @@ from typing import Iterator
 import click
 
 from checker import jsonl, parallel
-from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
+from checker.errors import ClusterError, ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.render import render_report, render_rule
 from checker.report import Report
 
-EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
-_EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL}
+EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL, EXIT_CLUSTER = 0, 1, 2, 3, 4
+_EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL,
+                   ClusterError: EXIT_CLUSTER}
 _FAIL_ON = {"review": {"review", "block"}, "block": {"block"}, "never": set()}
 
 
@@ -184,11 +186,18 @@ _JOBS = _JobsType()
 @click.option("--jobs", type=_JOBS, default="auto", show_default=True, metavar="N|auto",
               help="Worker processes, each loading its own model (about 230 MB): a number, or auto for one per CPU "
                    f"core this process may use, at most {parallel.MAX_DEFAULT_JOBS}. 1 checks in this process, without workers.")
+@click.option("--dask", "scheduler", metavar="ADDRESS",
+              help="Check on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead of local "
+                   "processes; drafts are sent to it in chunks. Needs the dask extra.")
 @_checker_options
-def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
+def scan(file, fmt, fail_on, jobs, scheduler, model, rule_dirs, disable, author, max_chars) -> int:
     """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
     settings = _checker_settings(model, rule_dirs, disable, author, max_chars)
-    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **settings)
+    items = _scan_items(_raw_lines(file))
+    if scheduler:
+        stream = _dask_stream(scheduler, items, settings)
+    else:
+        stream = parallel.check_stream(items, jobs=jobs, **settings)
     total = flagged = errors = 0
     show_bar = sys.stderr.isatty()
     bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \
@@ -206,6 +215,17 @@ def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars)
     if errors:
         return EXIT_INPUT
     return EXIT_FLAGGED if flagged else EXIT_OK
+
+
+def _dask_stream(scheduler: str, items, settings: dict):
+    """`scan --dask`: the cluster's workers set the parallelism, so --jobs has no meaning there."""
+    if click.get_current_context().get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--jobs and --dask cannot be combined: the cluster's workers decide the parallelism")
+    try:
+        from checker import dask as on_dask  # Dask loads only for this option, and only if installed
+    except ImportError as error:
+        raise click.UsageError(str(error)) from None
+    return on_dask.check_stream(items, scheduler, **settings)
 
 
 class _null_bar:
