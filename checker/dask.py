@@ -38,7 +38,6 @@ from typing import Any, Iterable, Iterator, TypeVar
 try:
     import dask.bag
     import dask.config
-    from dask import delayed
     from distributed import Client, Future, Security, WorkerPlugin, get_worker
     from distributed.comm.addressing import parse_address
     from distributed.comm.registry import get_backend
@@ -125,19 +124,18 @@ class DaskChecker:
     def check_bag(self, records: Any) -> dask.bag.Bag:
         """A Bag of JSONL lines, one for each record of `records` (a Bag or DataFrame of {id, text}), in order.
 
-        Lazy: compute it on the cluster (`client.compute(lines)`, or `lines.to_textfiles(...)` with that
-        client the default) inside the `with` block, or stream it to this machine with `lines`. A record
-        without an id is named `PARTITION:INDEX`; one that is not a mapping with a text yields
-        `{"id", "error"}` in its place, as a draft that cannot be checked does.
+        Lazy: compute it on the cluster (`lines.to_textfiles(...)` or `.compute()` with that cluster's
+        client the default) inside the `with` block, or stream it to this machine with `lines`. A worker
+        holds one partition's drafts and lines at a time, so partitions of a few thousand records keep its
+        memory flat. A record without an id is named `PARTITION:INDEX`; one that is not a mapping with a
+        text yields `{"id", "error"}` in its place, as a draft that cannot be checked does.
         """
         if not isinstance(records, dask.bag.Bag):
             if not hasattr(records, "to_bag"):
                 raise TypeError(f"records must be a dask Bag or DataFrame, got {type(records).__name__}")
             records = records.to_bag(index=False, format="dict")
-        parts = records.to_delayed()
-        return dask.bag.from_delayed([
-            delayed(_check_records, pure=True)(self._name, part, number) for number, part in enumerate(parts)
-        ])
+        numbers = dask.bag.range(records.npartitions, npartitions=records.npartitions)
+        return records.map_partitions(_check_records, self._name, numbers)
 
     def lines(self, records: Any) -> Iterator[str]:
         """`check_bag(records)`'s lines, streamed here in order, a bounded number of partitions at a time."""
@@ -256,7 +254,10 @@ def _check_chunk(name: str, chunk: list[tuple[K, str]]) -> list[tuple[K, Report 
     return _outcomes(checker, chunk)
 
 
-def _check_records(name: str, records: Iterable[Any], partition: int) -> list[str]:
+def _check_records(records: Iterable[Any], name: str, number: Iterable[int]) -> list[str]:
+    """One partition's lines. A list, not a generator: Dask cannot send a generator between tasks, and a
+    result it cannot send leaves the computation waiting forever."""
+    (partition,) = number
     pairs = list(_record_pairs(records, partition))
     checker = _worker_checker(name)
     if isinstance(checker, PostcheckError):

@@ -20,7 +20,7 @@ from packaging.requirements import Requirement
 import checker as checker_package
 from checker import jsonl
 from checker.cli import main
-from checker.errors import InputError, ModelError
+from checker.errors import ClusterError, InputError, ModelError
 from test_parallel import NAMES, comparable, generated_items
 
 DRAFT_WORDS = NAMES + ("welder", "555-201-7788")
@@ -103,7 +103,7 @@ def records_and_expected_lines(checker, count: int = 60):
     return records, expected
 
 
-def test_a_bag_becomes_the_cli_jsonl_lines_in_order(on_dask, client, checker, loads):
+def test_a_bag_becomes_the_cli_jsonl_lines_in_order(on_dask, client, checker, loads, tmp_path):
     import dask.bag
 
     records, expected = records_and_expected_lines(checker)
@@ -111,6 +111,9 @@ def test_a_bag_becomes_the_cli_jsonl_lines_in_order(on_dask, client, checker, lo
     with on_dask.DaskChecker(client, use_user_config=False) as remote:
         assert client.compute(remote.check_bag(bag)).result() == expected
         assert list(remote.lines(bag)) == expected
+        client.compute(remote.check_bag(bag).to_textfiles(str(tmp_path / "*.jsonl"), compute=False), sync=True)
+    files = sorted(tmp_path.glob("*.jsonl"))  # 0.jsonl .. 3.jsonl, one a partition
+    assert [line for path in files for line in path.read_text(encoding="utf-8").splitlines()] == expected
     assert list(loads().values()) == [1, 1]
 
 
@@ -152,6 +155,18 @@ def test_a_model_missing_on_the_workers_is_its_error_once_and_leaves_nothing(on_
         with on_dask.DaskChecker(client, model="no_such_spacy_model_xyz", use_user_config=False):
             pass
     assert all(names == [] for names in client.run(_plugins).values())
+
+
+def test_a_scheduler_without_workers_is_a_cluster_error(on_dask):
+    import dask.config
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        with LocalCluster(n_workers=0, processes=False, dashboard_address="127.0.0.1:0") as empty:
+            with Client(empty, set_as_default=False) as client:
+                with pytest.raises(ClusterError, match="has no workers"):
+                    with on_dask.DaskChecker(client, use_user_config=False):
+                        pass
 
 
 def test_a_draft_that_breaks_the_checker_fails_alone_and_nothing_raises_on_the_worker(on_dask):
