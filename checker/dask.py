@@ -145,6 +145,9 @@ class DaskChecker:
             yield from part
 
     # -- internals ----------------------------------------------------------------------------------
+    def _window(self) -> int:
+        return CHUNKS_PER_THREAD * max(1, sum(self._client.nthreads().values()))
+
     @property
     def _client(self) -> Client:
         if self.client is None:
@@ -152,15 +155,20 @@ class DaskChecker:
         return self.client
 
     def _in_order(self, futures: Iterator[Future], what: str) -> Iterator[Any]:
-        """Results of `futures` in order, with at most CHUNKS_PER_THREAD per worker thread in flight."""
-        window = CHUNKS_PER_THREAD * max(1, sum(self._client.nthreads().values()))
+        """Results of `futures` in order, with at most CHUNKS_PER_THREAD per worker thread in flight.
+
+        The window follows the cluster's size (asked again every 16 results), so workers that join
+        during a scan get work too."""
+        window = self._window()
         pending: deque[Future] = deque(islice(futures, window))
         number = 0
         try:
             while pending:
                 result = _result(pending.popleft(), f"{what} {number}")
-                pending.extend(islice(futures, 1))
                 number += 1
+                if number % 16 == 0:
+                    window = self._window()
+                pending.extend(islice(futures, max(0, window - len(pending))))
                 yield result
         finally:
             if pending:
