@@ -5,6 +5,7 @@ Exit codes (also in the README):
   1  verdict review or block (see --fail-on)
   2  bad usage or input: empty draft, undecodable bytes, over the size limit, missing file, broken rule file
   3  the spaCy model is not installed (postcheck never downloads one)
+  4  scan --dask: the Dask scheduler cannot be reached, has no workers, or lost the scan
 Errors are one line on stderr and never contain the draft.
 """
 
@@ -17,16 +18,17 @@ from pathlib import Path
 
 import click
 
-from checker import __version__, config, formats, parallel, scan_input
-from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
+from checker import __version__, config, formats, jsonl, parallel, scan_input
+from checker.errors import ClusterError, ConfigError, InputError, ModelError, PostcheckError, RuleFileError
 from checker.pipeline import DEFAULT_MAX_CHARS
 from checker.progress import ProgressLine
 from checker.render import render_report, render_rule
 from checker.report import Report
 from checker.rules import SEVERITIES, load_rules
 
-EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
-_EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL}
+EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL, EXIT_CLUSTER = 0, 1, 2, 3, 4
+_EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL,
+                   ClusterError: EXIT_CLUSTER}
 _FAIL_ON = {"review": {"review", "block"}, "block": {"block"}, "never": set()}
 
 
@@ -188,15 +190,22 @@ _JOBS = _JobsType()
               help="Worker processes, each loading its own model (about 230 MB). auto starts workers only where "
                    "they make the scan faster: one per idle CPU core, at most "
                    f"{parallel.MAX_DEFAULT_JOBS}, and none for a short archive. 1 checks in this process.")
+@click.option("--dask", "scheduler", metavar="ADDRESS",
+              help="Check on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786) instead of local "
+                   "processes; drafts are sent to it in chunks. Needs the dask extra.")
 @_checker_options
-def scan(file, fmt, input_format, fail_on, jobs, model, rule_dirs, disable, author, max_chars, isolated) -> int:
+def scan(file, fmt, input_format, fail_on, jobs, scheduler, model, rule_dirs, disable, author, max_chars,
+         isolated) -> int:
     """Check many drafts: JSON Lines ({"id", "text"} a line), a JSON array, or plain text (a draft a line)."""
     resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
     resolved.checker.check_rule_ids(load_rules([Path(d) for d in resolved.checker.rule_dirs]))
     source = scan_input.open_input(file, input_format)
-    if jobs == "auto":
-        jobs = parallel.default_jobs(drafts=source.total)
-    stream = parallel.check_stream(source.items, jobs=jobs, **resolved.checker.kwargs())
+    if scheduler:
+        stream = _dask_stream(scheduler, source.items, resolved.checker.kwargs())
+    else:
+        if jobs == "auto":
+            jobs = parallel.default_jobs(drafts=source.total)
+        stream = parallel.check_stream(source.items, jobs=jobs, **resolved.checker.kwargs())
     total = flagged = errors = 0
     bar = ProgressLine(sys.stderr, source.total) if sys.stderr.isatty() else None
     try:
@@ -219,9 +228,20 @@ def scan(file, fmt, input_format, fail_on, jobs, model, rule_dirs, disable, auth
     return EXIT_FLAGGED if flagged else EXIT_OK
 
 
+def _dask_stream(scheduler: str, items, settings: dict):
+    """`scan --dask`: the cluster's workers set the parallelism, so --jobs has no meaning there."""
+    if click.get_current_context().get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--jobs and --dask cannot be combined: the cluster's workers decide the parallelism")
+    try:
+        from checker import dask as on_dask  # Dask loads only for this option, and only if installed
+    except ImportError as error:
+        raise click.UsageError(str(error)) from None
+    return on_dask.check_stream(items, scheduler, **settings)
+
+
 def _emit_scan_report(fmt: str, key, report: Report) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key} | report.to_dict(), ensure_ascii=False))
+        click.echo(jsonl.report_line(key, report))
     else:
         rules = ", ".join(sorted({f.rule for f in report.counted})) or "-"
         click.echo(f"{key}\t{report.verdict}\t{rules}")
@@ -229,7 +249,7 @@ def _emit_scan_report(fmt: str, key, report: Report) -> None:
 
 def _emit_scan_error(fmt: str, key, problem: str) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key, "error": problem}, ensure_ascii=False))
+        click.echo(jsonl.error_line(key, problem))
     else:
         click.echo(f"{key}\terror\t{problem}")
 

@@ -22,3 +22,7 @@ class ModelError(PostcheckError):
 
 class ConfigError(PostcheckError):
     """A setting or the user's config file is invalid."""
+
+
+class ClusterError(PostcheckError):
+    """The Dask cluster a scan was sent to could not be reached, or lost the scan (`scan --dask`)."""
