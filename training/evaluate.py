@@ -29,7 +29,7 @@ from checker.context import DraftContext, bounded_sentences, counts
 from checker.report import merge_overlaps, to_finding, verdict_of
 from checker.risk import assess
 from checker.signals import MODELS_DIR, Signals
-from training.train import CORPUS, MANIFEST_FILE, name_candidates, read_jsonl, sentence_labels
+from training.train import CORPUS, MANIFEST_FILE, NAME_TYPES, read_jsonl, sentence_labels
 
 CATEGORIES = ("identifier", "timeline", "venting")
 
@@ -45,38 +45,55 @@ class Draft:
     targets: list
 
 
-def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venting=None, t_name=None) -> tuple[set[str], bool]:
-    """Categories with a warning or error, and whether the verdict is not ok, with the signals OR-ed in."""
+def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venting=None, t_name=None,
+                       t_name_force=None) -> tuple[set[str], bool]:
+    """Categories with a warning or error, and whether the verdict is not ok, with the signals OR-ed in.
+    `t_name` drops name candidates (any rule of a name type) scoring under it; `t_name_force` counts
+    those scoring at or over it whatever their rule's context says."""
     doc = draft.doc
     ctx = DraftContext(doc, checker.compiled.lexicon_hits(doc), checker.ruleset, checker.author_names, polarity=checker._polarity)
     candidates: list[Candidate] = []
     for detector in checker.detectors:
         candidates.extend(detector(doc, ctx))
-    if t_name is not None:
-        entity_spans = [(c.token_start, c.token_end) for c in candidates if "PERSON" in c.rule.entities]
-        scores = dict(zip(entity_spans, signals.name_scores(doc, entity_spans, draft.bounds)))
-        candidates = [c for c in candidates if "PERSON" not in c.rule.entities or scores[(c.token_start, c.token_end)] >= t_name]
+    forced: set[int] = set()
+    if t_name is not None or t_name_force is not None:
+        spans = [(c.token_start, c.token_end) for c in candidates if c.rule.type in NAME_TYPES]
+        scores = dict(zip(spans, signals.name_scores(doc, spans, draft.bounds)))
+        if t_name is not None:
+            candidates = [c for c in candidates if c.rule.type not in NAME_TYPES or scores[(c.token_start, c.token_end)] >= t_name]
+        if t_name_force is not None:
+            forced = {id(c) for c in candidates if c.rule.type in NAME_TYPES and scores[(c.token_start, c.token_end)] >= t_name_force}
     if t_encounter is not None:
         ctx.mark_patient({i for i, s in enumerate(draft.scores.encounter) if s >= t_encounter})
     ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
     vent_sentences = {i for i, s in enumerate(draft.scores.venting) if s >= t_venting} if t_venting is not None else set()
     ctx.mark_venting(vent_sentences | {ctx.sentence_index(c) for c in candidates
                                        if c.rule.category == "venting" and (c.severity or c.rule.severity) != "info" and counts(ctx, c)})
-    kept = [c for c in candidates if counts(ctx, c)]
+    kept = [c for c in candidates if id(c) in forced or counts(ctx, c)]
     risk, findings = assess([to_finding(ctx.text, c) for c in kept], ctx.patient_draft)
     findings = merge_overlaps(ctx.text, findings)
-    flagged = {f.category for f in findings if f.severity != "info"}
+    flagged = {f.category for f in findings if f.severity != "info"}  # the verdict is not ok iff any
     if vent_sentences:
         flagged.add("venting")
-    return flagged, verdict_of(findings) != "ok" or bool(vent_sentences)
+    return flagged
 
 
-def post_figures(checker, signals, drafts: Sequence[Draft], **thresholds) -> dict:
-    results = [flagged_categories(checker, signals, d, **thresholds) for d in drafts]
+def post_figures(checker, signals, drafts: Sequence[Draft], gate_identifier=None, gate_timeline=None, **thresholds) -> dict:
+    """Post recall per category and clean drafts flagged. `gate_identifier` drops the identifier
+    flags of a draft whose `identifiable` score is under it; `gate_timeline` drops the timeline flags
+    of a draft with no sentence of encounter score at or over it."""
+    results = []
+    for draft in drafts:
+        flagged = flagged_categories(checker, signals, draft, **thresholds)
+        if gate_identifier is not None and signals.identifiable(draft.doc) < gate_identifier:
+            flagged.discard("identifier")
+        if gate_timeline is not None and max(draft.scores.encounter, default=0.0) < gate_timeline:
+            flagged.discard("timeline")
+        results.append(flagged)
     clean = [not d.record["categories"] for d in drafts]
-    out = {"clean_flagged": round(float(np.mean([r[1] for r, c in zip(results, clean) if c])), 3)}
+    out = {"clean_flagged": round(float(np.mean([bool(r) for r, c in zip(results, clean) if c])), 3)}
     for category in CATEGORIES:
-        labelled = [category in r[0] for r, d in zip(results, drafts) if category in d.record["categories"]]
+        labelled = [category in r for r, d in zip(results, drafts) if category in d.record["categories"]]
         out[f"{category}_post_recall"] = round(float(np.mean(labelled)), 3)
     return out
 
@@ -127,14 +144,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows[f"rules + venting>={t:.3g}"] = post_figures(checker, signals, drafts, t_venting=t)
     for t in sorted({t_enc, 0.5, 0.6, 0.7, 0.8, 0.9}):
         rows[f"rules + encounter>={t:.3g}"] = post_figures(checker, signals, drafts, t_encounter=t)
-    rows[f"rules + both at 5% clean sentences"] = post_figures(checker, signals, drafts, t_encounter=t_enc, t_venting=t_vent)
+    rows["rules + both at 5% clean sentences"] = post_figures(checker, signals, drafts, t_encounter=t_enc, t_venting=t_vent)
+    for gate in (0.2, 0.3):
+        rows[f"rules, gates {gate}/0.5"] = post_figures(checker, signals, drafts, gate_identifier=gate, gate_timeline=0.5)
+    for te, tv in ((0.7, 0.8), (0.8, 0.85), (0.9, 0.9)):
+        rows[f"rules + enc>={te}, vent>={tv}"] = post_figures(checker, signals, drafts, t_encounter=te, t_venting=tv)
+        for gate in (0.2, 0.3):
+            rows[f"rules + enc>={te}, vent>={tv}, gates {gate}/0.5"] = post_figures(
+                checker, signals, drafts, t_encounter=te, t_venting=tv, gate_identifier=gate, gate_timeline=0.5)
     if args.names:
         for t in (0.2, 0.3, 0.5):
             rows[f"rules + name>={t}"] = post_figures(checker, signals, drafts, t_name=t)
-            rows[f"rules + both + name>={t}"] = post_figures(checker, signals, drafts, t_encounter=t_enc, t_venting=t_vent, t_name=t)
-    print(f"{'system':<40} {'clean':>6} {'ident':>6} {'time':>6} {'vent':>6}")
+        for t in (0.5, 0.7, 0.8):
+            rows[f"rules + name>={t} counts"] = post_figures(checker, signals, drafts, t_name_force=t)
+            rows[f"rules + name<0.2 dropped, >={t} counts"] = post_figures(checker, signals, drafts, t_name=0.2, t_name_force=t)
+    print(f"{'system':<48} {'clean':>6} {'ident':>6} {'time':>6} {'vent':>6}")
     for name, row in rows.items():
-        print(f"{name:<40} {row['clean_flagged']:>6.3f} {row['identifier_post_recall']:>6.3f} "
+        print(f"{name:<48} {row['clean_flagged']:>6.3f} {row['identifier_post_recall']:>6.3f} "
               f"{row['timeline_post_recall']:>6.3f} {row['venting_post_recall']:>6.3f}")
     report = {"post": rows}
     for signal in ("encounter", "venting"):

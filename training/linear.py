@@ -64,6 +64,7 @@ class LinearModel:
     sparse: np.ndarray  # (n_cols,) or (n_cols, k)
     dense: np.ndarray  # (n_dense,) or (n_dense, k)
     bias: np.ndarray  # () or (k,)
+    shared: np.ndarray | None = None  # (n_shared_cols,): weights of the rows' shared (draft) block
 
 
 def balanced_weights(y: np.ndarray) -> np.ndarray:
@@ -73,24 +74,35 @@ def balanced_weights(y: np.ndarray) -> np.ndarray:
 
 
 def fit(X: SparseRows, D: np.ndarray, y: np.ndarray, n_classes: int = 2, C: float = 1.0,
-        iterations: int = 300, tolerance: float = 1e-6) -> LinearModel:
-    """Fit binary (n_classes=2, y in {0, 1}) or multinomial (y in 0..n_classes-1) logistic regression."""
+        iterations: int = 300, tolerance: float = 1e-6,
+        shared: tuple[SparseRows, np.ndarray] | None = None) -> LinearModel:
+    """Fit binary (n_classes=2, y in {0, 1}) or multinomial (y in 0..n_classes-1) logistic regression.
+
+    `shared` (binary only) is a block of rows many examples share, with the index of each example's
+    row: a sentence reads its whole draft's words without the draft being copied into every row."""
     y = np.asarray(y, dtype=np.int64)
     sample = balanced_weights(y)
     k = 1 if n_classes == 2 else n_classes
+    if shared is not None and k != 1:
+        raise ValueError("a shared block is supported for binary models only")
+    G, group_of = shared if shared is not None else (None, None)
     n_sparse, n_dense = X.n_cols, D.shape[1]
-    size = (n_sparse + n_dense + 1) * k
+    n_shared = G.n_cols if G is not None else 0
+    size = (n_sparse + n_shared + n_dense + 1) * k
     onehot = np.eye(n_classes)[y] if k > 1 else None
 
     def unpack(theta):
         if k == 1:
-            return theta[:n_sparse], theta[n_sparse:n_sparse + n_dense], theta[-1]
+            return (theta[:n_sparse], theta[n_sparse:n_sparse + n_shared],
+                    theta[n_sparse + n_shared:n_sparse + n_shared + n_dense], theta[-1])
         m = theta.reshape(n_sparse + n_dense + 1, k)
-        return m[:n_sparse], m[n_sparse:n_sparse + n_dense], m[-1]
+        return m[:n_sparse], None, m[n_sparse:n_sparse + n_dense], m[-1]
 
     def loss_and_grad(theta):
-        ws, wd, b = unpack(theta)
+        ws, wg, wd, b = unpack(theta)
         z = X.dot(ws) + D @ wd + b
+        if G is not None:
+            z = z + G.dot(wg)[group_of]
         if k == 1:
             # log(1 + exp(-s z)) with s = +-1, computed stably
             s = 2.0 * y - 1.0
@@ -107,14 +119,19 @@ def fit(X: SparseRows, D: np.ndarray, y: np.ndarray, n_classes: int = 2, C: floa
         gd = C * (D.T @ dz) + wd
         gb = C * dz.sum(axis=0)
         if k == 1:
-            grad = np.concatenate([gs, gd, [gb]])
+            gg = np.zeros(0)
+            if G is not None:
+                loss += 0.5 * np.sum(wg * wg)
+                gg = C * G.tdot(np.bincount(group_of, weights=dz, minlength=G.n_rows)) + wg
+            grad = np.concatenate([gs, gg, gd, [gb]])
         else:
             grad = np.concatenate([gs, gd, gb[None, :]]).ravel()
         return loss, grad
 
     theta = _lbfgs(loss_and_grad, np.zeros(size), iterations, tolerance)
-    ws, wd, b = unpack(theta)
-    return LinearModel(ws.astype(np.float32), wd.astype(np.float32), np.asarray(b, dtype=np.float32))
+    ws, wg, wd, b = unpack(theta)
+    return LinearModel(ws.astype(np.float32), wd.astype(np.float32), np.asarray(b, dtype=np.float32),
+                       wg.astype(np.float32) if G is not None else None)
 
 
 def _lbfgs(f, x, iterations: int, tolerance: float, memory: int = 10):

@@ -32,7 +32,7 @@ from spacy.tokens import Doc
 from checker.context import DraftContext, bounded_sentences
 from checker.features import HASHED, WORD_BUCKETS, Hashed, doc_lowers, hashed_counts
 from checker.signals import (
-    FORMAT, MODELS_DIR, TARGETS, WEIGHTS_FILE, draft_dense, draft_hashed, name_dense, name_hashed, own_part, sentence_dense,
+    FORMAT, MODELS_DIR, TARGETS, WEIGHTS_FILE, draft_dense, draft_hashed, draft_words, name_dense, name_hashed, own_part, sentence_dense,
     sentence_hashed, sentence_of_tokens,
 )
 from training import linear
@@ -202,10 +202,13 @@ def train(train_records: Sequence[dict], validation_records: Sequence[dict], opt
                                      "name_mean": name_mean, "name_scale": name_scale}
     X = linear.SparseRows.of(tr.rows, 3 * HASHED)
     D = (tr.dense - sentence_mean) * sentence_scale
+    draft_rows = [draft_hashed(d.doc, idf) for d in train_drafts]
+    shared = (linear.SparseRows.of([draft_words(row) for row in draft_rows], WORD_BUCKETS), tr.draft_of)
     for signal, labels in (("encounter", tr.encounter), ("venting", tr.venting)):
         began = time.perf_counter()
-        model = linear.fit(X, D, labels.astype(int), C=options.C_sentence, iterations=options.iterations)
+        model = linear.fit(X, D, labels.astype(int), C=options.C_sentence, iterations=options.iterations, shared=shared)
         _store(arrays, signal, model)
+        arrays[f"{signal}_draft"] = model.shared
         log(f"fitted {signal} in {time.perf_counter() - began:.0f} s")
     venting = np.flatnonzero(tr.venting)
     targets = [TARGETS.index(tr.target[i]) for i in venting]
@@ -220,7 +223,6 @@ def train(train_records: Sequence[dict], validation_records: Sequence[dict], opt
     _store(arrays, "name", model)
     log(f"fitted name in {time.perf_counter() - began:.0f} s")
     began = time.perf_counter()
-    draft_rows = [draft_hashed(d.doc, idf) for d in train_drafts]
     draft_block = np.array([draft_dense(d.doc) for d in train_drafts], dtype=np.float32)
     draft_mean, draft_scale = standardiser(draft_block, options.dense_weight)
     arrays.update(draft_mean=draft_mean, draft_scale=draft_scale)
