@@ -63,6 +63,16 @@ def test_the_signals_separate_the_guide_s_examples(checker, signals):
     assert scores.target[sarcasm] == "colleague"
 
 
+def test_emoji_alone_do_not_make_venting(checker, signals):
+    def venting(text):
+        doc = checker.parse(text)
+        return max(signals.score(doc, bounded_sentences(doc)).venting)
+
+    assert venting("Rounds started at 7 today 🙄") < 0.3
+    assert venting("Our program is a joke") > 0.7
+    assert abs(venting("Our program is a joke 🙄") - venting("Our program is a joke")) < 0.1
+
+
 def test_name_scores_take_spans_or_token_offsets(checker, signals):
     doc = checker.parse("Admitted Gregory Haverford overnight with a GI bleed. Thanks Dr. Nadia Quist for the consult.")
     people = [ent for ent in doc.ents if ent.label_ == "PERSON"]

@@ -26,7 +26,7 @@ import numpy as np
 
 from checker.candidates import Candidate
 from checker.context import DraftContext, bounded_sentences, counts
-from checker.report import merge_overlaps, to_finding, verdict_of
+from checker.report import merge_overlaps, to_finding
 from checker.risk import assess
 from checker.signals import MODELS_DIR, Signals
 from training.train import CORPUS, MANIFEST_FILE, NAME_TYPES, read_jsonl, sentence_labels
@@ -46,10 +46,11 @@ class Draft:
 
 
 def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venting=None, t_name=None,
-                       t_name_force=None) -> tuple[set[str], bool]:
+                       t_name_force=None, soft_gate_identifier=None) -> set[str]:
     """Categories with a warning or error, and whether the verdict is not ok, with the signals OR-ed in.
     `t_name` drops name candidates (any rule of a name type) scoring under it; `t_name_force` counts
-    those scoring at or over it whatever their rule's context says."""
+    those scoring at or over it whatever their rule's context says. `soft_gate_identifier` drops the
+    identifier warnings (not the errors: names, initials) of a draft whose `identifiable` is under it."""
     doc = draft.doc
     ctx = DraftContext(doc, checker.compiled.lexicon_hits(doc), checker.ruleset, checker.author_names, polarity=checker._polarity)
     candidates: list[Candidate] = []
@@ -72,6 +73,8 @@ def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venti
     kept = [c for c in candidates if id(c) in forced or counts(ctx, c)]
     risk, findings = assess([to_finding(ctx.text, c) for c in kept], ctx.patient_draft)
     findings = merge_overlaps(ctx.text, findings)
+    if soft_gate_identifier is not None and signals.identifiable(doc) < soft_gate_identifier:
+        findings = [f for f in findings if not (f.category == "identifier" and f.severity == "warning")]
     flagged = {f.category for f in findings if f.severity != "info"}  # the verdict is not ok iff any
     if vent_sentences:
         flagged.add("venting")
@@ -152,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for gate in (0.2, 0.3):
             rows[f"rules + enc>={te}, vent>={tv}, gates {gate}/0.5"] = post_figures(
                 checker, signals, drafts, t_encounter=te, t_venting=tv, gate_identifier=gate, gate_timeline=0.5)
+            rows[f"rules + enc>={te}, vent>={tv}, soft gates {gate}/0.5"] = post_figures(
+                checker, signals, drafts, t_encounter=te, t_venting=tv, soft_gate_identifier=gate, gate_timeline=0.5)
     if args.names:
         for t in (0.2, 0.3, 0.5):
             rows[f"rules + name>={t}"] = post_figures(checker, signals, drafts, t_name=t)
