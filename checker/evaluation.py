@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from checker.errors import InputError
-from checker.report import Finding
+from checker.report import Finding, utf16_index
 
 CATEGORIES = ("identifier", "timeline", "venting")
 
@@ -130,9 +130,9 @@ def score(drafts: Sequence[LabeledDraft], findings_per_draft: Iterable[Sequence[
 
 def presidio_baseline(nlp) -> Callable[[Sequence[str]], list[list[Finding]]]:
     """Plain Presidio (default recognizers, same model): DATE_TIME as timeline, the rest as identifier."""
-    from checker.presidio_engine import analyze_doc, build_analyzer
+    from checker.presidio_engine import analyze_doc, build_presidio_analyzer
 
-    analyzer, engine = build_analyzer(nlp, trimmed=False)
+    analyzer, engine = build_presidio_analyzer(nlp, trimmed=False)
 
     def run(texts: Sequence[str]) -> list[list[Finding]]:
         out: list[list[Finding]] = []
@@ -142,7 +142,8 @@ def presidio_baseline(nlp) -> Callable[[Sequence[str]], list[list[Finding]]]:
                 category = "timeline" if r.entity_type == "DATE_TIME" else "identifier"
                 findings.append(Finding(
                     rule=f"presidio-{r.entity_type.lower()}", category=category, type=r.entity_type,
-                    start=r.start, end=r.end, text=doc.text[r.start:r.end], severity="warning",
+                    start=r.start, end=r.end, start_utf16=utf16_index(doc.text, r.start),
+                    end_utf16=utf16_index(doc.text, r.end), text=doc.text[r.start:r.end], severity="warning",
                     message="", suggestion="", why="", reference="",
                 ))
             out.append(findings)

@@ -22,7 +22,7 @@ import numpy as np
 from spacy.attrs import LOWER
 from spacy.tokens import Doc
 
-from checker.memo import BoundedMemo
+from checker.fast.memo import BoundedMemo
 
 # Hash space per kind; buckets no training sentence reached keep weight 0 and compress to nothing.
 WORD_BUCKETS = 1 << 17

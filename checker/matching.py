@@ -2,7 +2,7 @@
 
 Phrases go to spaCy PhraseMatchers (on lower-case text unless a rule is case-sensitive), token patterns
 to spaCy Matchers, regexes (checked linear at load) run over the text and snap to token edges; token
-patterns and regexes are skipped on drafts that lack what they need (checker/prefilter.py).
+patterns and regexes are skipped on drafts that lack what they need (checker/fast/prefilter.py).
 Lexicons referenced with '@name' are matched by the same machinery, so context conditions can ask
 "is there an encounter word in this sentence" without re-scanning the text. A token pattern may name a
 lexicon as (or within) the list of an IN or NOT_IN test (`{LEMMA: {IN: "@derogatory_slang"}}`), so an
@@ -20,7 +20,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.errors import RuleFileError
-from checker.prefilter import AnchoredMatcher, LiteralIndex, Literals, fold, literal_check, required_literals
+from checker.fast.prefilter import AnchoredMatcher, LiteralIndex, Literals, fold, literal_check, required_literals
 from checker.regexes import EncodedDraft, RuleRegex, token_regexes_on_re2
 from checker.rules import Rule, RuleSet, lexicon_ref
 
@@ -35,14 +35,14 @@ class CompiledRules:
     phrase_lower: PhraseMatcher
     phrase_exact: PhraseMatcher
     tokens: AnchoredMatcher
-    # Each regex with the literals one of which it needs (checker/prefilter.py), to skip drafts without them.
+    # Each regex with the literals one of which it needs (checker/fast/prefilter.py), to skip drafts without them.
     regexes: list[tuple[Rule, RuleRegex, Literals | None]]
     literals: LiteralIndex
 
     def find(self, doc: Doc, text: str) -> list[Candidate]:
         """Every pattern match of every rule, as candidates (overlaps are resolved later). `text` is the
         draft (`doc.text`, which spaCy rebuilds from the tokens on every access, read once by the caller)."""
-        by_id = {rule.id: rule for rule in self.ruleset.rules}
+        by_id = {rule.id: rule for rule in self.ruleset.evaluated}
         folded = fold(text)
         found: list[Candidate] = []
         for match_id, start, end in (*self.phrase_lower(doc), *self.phrase_exact(doc), *self.tokens(doc, folded)):
@@ -85,7 +85,7 @@ def compile_rules(ruleset: RuleSet, nlp: Language) -> CompiledRules:
 
     for name, words in ruleset.lexicons.items():
         phrase_lower.add(_LEXICON_KEY + name, as_docs(words))
-    for rule in ruleset.rules:
+    for rule in ruleset.evaluated:
         phrases: set[str] = set()
         for phrase in rule.phrases:
             name = lexicon_ref(phrase)

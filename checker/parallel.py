@@ -24,6 +24,9 @@ K = TypeVar("K")
 # The most workers `default_jobs` starts unasked: each holds its own copy of the model (about 230 MB), and
 # on a 64-core server one per core would take 15 GB. More can still be asked for with `--jobs N`.
 MAX_DEFAULT_JOBS = 8
+# Drafts a worker must have to check for its start-up (seconds of loading the model) to pay off; measured
+# with bench/scan_jobs.py (see default_jobs).
+MIN_DRAFTS_PER_WORKER = 400
 # Chunks waiting per worker: enough that a worker never idles while its next chunk is pickled.
 CHUNKS_PER_WORKER = 2
 
@@ -31,19 +34,32 @@ CHUNKS_PER_WORKER = 2
 _worker_checker: Checker | PostcheckError | None = None
 
 
-def default_jobs() -> int:
-    """Workers for `scan --jobs auto` (the default): one per CPU this process may use, at most 8.
+def default_jobs(drafts: int | None = None, load: float | None = None) -> int:
+    """Workers for `scan --jobs auto` (the default): as many as make the scan faster than one process.
 
-    Compliance teams scan whole archives and expect a batch tool to use the machine's cores unasked, as
-    ruff and black do. It counts the CPUs this process may run on, not the machine's: a container or
-    `taskset` often allows fewer, and workers beyond those only take turns on them. Where there is no
-    affinity call (macOS, Windows) it falls back to the machine's count, and to 1 if even that is unknown.
+    Measured on a 2-core machine (README, "Scanning an archive on several cores"): each worker spends
+    seconds loading its model before it checks anything, and a worker that must share its core with
+    another busy process loses more to the sharing than it adds. So auto starts:
+
+    - one worker per CPU this process may use (its affinity: a container or `taskset` often allows
+      fewer than the machine has), at most MAX_DEFAULT_JOBS;
+    - less the cores other processes are keeping busy (the 1-minute load average, rounded);
+    - and only as many as the archive keeps busy for longer than their start-up: one per
+      MIN_DRAFTS_PER_WORKER drafts, when the number of drafts is known.
+
+    One or fewer means no workers at all: the scan runs in this process. `load` is for tests; by
+    default it is read from the system where it can be (not on Windows, where it counts as 0).
     """
     if hasattr(os, "sched_getaffinity"):
         usable = len(os.sched_getaffinity(0))
     else:
         usable = os.cpu_count() or 1
-    return max(1, min(usable, MAX_DEFAULT_JOBS))
+    if load is None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    jobs = min(usable, MAX_DEFAULT_JOBS, round(usable - load))
+    if drafts is not None:
+        jobs = min(jobs, drafts // MIN_DRAFTS_PER_WORKER)
+    return max(1, jobs)
 
 
 def check_stream(

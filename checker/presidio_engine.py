@@ -9,7 +9,7 @@ Four traps and one cost of plain Presidio are dealt with here:
 - its context enhancer walks the whole draft for every match, so a long draft costs its length squared:
   `LinearContextEnhancer` gives the same scores in linear time;
 - its pattern recognizers scan every draft with every regex (the URL ones list every web domain): here
-  they return at once when the draft lacks the literals each regex needs (checker/prefilter.py), and the
+  they return at once when the draft lacks the literals each regex needs (checker/fast/prefilter.py), and the
   phone recognizer when the draft has no digit. Results are the same; only the time changes.
 """
 
@@ -33,8 +33,8 @@ from spacy.attrs import IDX, LEMMA, LENGTH
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from checker.memo import BoundedMemo
-from checker.prefilter import fold, literal_check, required_literals
+from checker.fast.memo import BoundedMemo
+from checker.fast.prefilter import fold, literal_check, required_literals
 
 LANGUAGE = "en"
 # Only what a US clinician's post can carry; credit cards, IBANs, crypto wallets and the like are not.
@@ -176,7 +176,7 @@ class PreloadedSpacyEngine(SpacyNlpEngine):
         return artifacts
 
 
-def build_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:
+def build_presidio_analyzer(nlp: Language, trimmed: bool = True) -> tuple[AnalyzerEngine, PreloadedSpacyEngine]:
     """An AnalyzerEngine over `nlp`: trimmed for postcheck, or Presidio's defaults for the baseline."""
     engine = PreloadedSpacyEngine(nlp)
     registry = RecognizerRegistry(supported_languages=[LANGUAGE])

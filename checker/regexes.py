@@ -32,7 +32,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import re2
 from spacy.tokens import Token
 
-from checker.memo import BoundedMemo
+from checker.fast.memo import BoundedMemo
 
 FLAG_GROUP = "flag"
 MAX_PATTERN_LENGTH = 1200

@@ -20,16 +20,18 @@ HIGH_AT = 3
 
 def assess(findings: Sequence[Finding], patient_draft: bool) -> tuple[Risk, list[Finding]]:
     """The draft's risk and its findings with severities adjusted for the combination."""
-    kinds = {f.quasi for f in findings if f.quasi} if patient_draft else set()
+    pieces = [f for f in findings if f.quasi] if patient_draft else []
+    kinds = {f.quasi for f in pieces}
     ordered = tuple(kind for kind in QUASI_KINDS if kind in kinds)
+    details = _details(pieces)
     if len(ordered) >= HIGH_AT:
         level = "high"
     elif len(ordered) >= MEDIUM_AT:
         level = "medium"
     else:
-        return Risk("low", ordered), list(findings)
+        return Risk("low", ordered, details), list(findings)
     adjusted = [_raise(f, level) if f.quasi else f for f in findings]
-    return Risk(level, ordered), adjusted
+    return Risk(level, ordered, details), adjusted
 
 
 def _raise(finding: Finding, level: str) -> Finding:
@@ -38,3 +40,15 @@ def _raise(finding: Finding, level: str) -> Finding:
         return finding
     note = f" Combined with other details in this draft ({level} re-identification risk), it can point at one person."
     return replace(finding, severity=floor, why=finding.why + note)
+
+
+def _details(pieces: Sequence[Finding]) -> tuple[tuple[str, int, int], ...]:
+    """(kind, start, end) of each counted piece; overlapping pieces of one kind ("from Harlowe" and
+    "Harlowe") are one."""
+    merged: list[tuple[str, int, int]] = []
+    for kind, start, end in sorted((f.quasi, f.start, f.end) for f in pieces):
+        if merged and merged[-1][0] == kind and start < merged[-1][2]:
+            merged[-1] = (kind, merged[-1][1], max(end, merged[-1][2]))
+        else:
+            merged.append((kind, start, end))
+    return tuple(sorted(merged, key=lambda d: (d[1], d[2])))

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
 from spacy.schemas import validate_token_pattern
 
+from checker.advice import INSTEAD_SLOTS, REDACT_SLOTS, AgeBand, parse_age_bands, template_problem
 from checker.errors import RuleFileError
+from checker.facts import FactDeclaration, check_facts, evaluation_order, parse_facts
+from checker.predicates import Condition, Environment, compile_condition
 from checker.regexes import RegexError, RuleRegex, token_regex_problems
 from checker.token_patterns import PatternBoundError, fixed_alternatives
 
@@ -52,7 +55,7 @@ CLEARS = (
     "positive-sentence",
 )
 _ID = re.compile(r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$")
-_TOP_LEVEL_KEYS = {"rules", "lexicons", "allow"}
+_TOP_LEVEL_KEYS = {"rules", "lexicons", "allow", "conditions", "facts"}
 # Limits on what a pack may hold, so a mistaken or hostile pack fails fast instead of taking minutes and
 # gigabytes to load (a 20 MB lexicon did). The built-in packs are a few hundred kilobytes in all.
 MAX_RULE_FILE_BYTES = 1_000_000
@@ -62,21 +65,41 @@ _PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment
 _SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
     "id", "category", "type", "severity", "message", "why", "instead", "reference", "patterns",
-    "context", "quasi", "redact", "allow", "examples", "case_sensitive", "min_score", "marks_patient",
+    "context", "quasi", "redact", "allow", "examples", "case_sensitive", "min_score", "marks_patient", "sets",
+    "round_age", "risk_only",
 }
 _CONTEXT_KEYS = {"needs", "clears", "near", "not_near", "not_after", "window"}
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a candidate match needs around it to count, and what clears it."""
+    """What a candidate match needs around it to count, and what clears it, as written: condition names
+    (macros from a `conditions:` section) or predicate mappings (checker/predicates.py). Compiled once
+    all rule files are read, into RuleSet.contexts."""
 
-    needs: tuple[str, ...] = ()
-    clears: tuple[str, ...] = ()
-    near: tuple[str, ...] = ()
-    not_near: tuple[str, ...] = ()  # like `near`, but one of these words clears the match
-    not_after: tuple[str, ...] = ()
-    window: int = 0  # 0 means "the same sentence"; N means N tokens either side (for near and not_near)
+    needs: tuple[Any, ...] = ()
+    clears: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledContext:
+    """A rule's conditions, compiled, and the facts they read (for the evaluation order)."""
+
+    needs: tuple[Condition, ...] = ()
+    clears: tuple[Condition, ...] = ()
+
+    def survives(self, ctx, candidate) -> bool:
+        """Every need met and nothing clearing it."""
+        return all(need.test(ctx, candidate) for need in self.needs) and \
+            not any(clear.test(ctx, candidate) for clear in self.clears)
+
+    @property
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(c.facts for c in (*self.needs, *self.clears)))
+
+    @property
+    def reads_base(self) -> frozenset[str]:
+        return frozenset().union(*(c.base_facts for c in (*self.needs, *self.clears)))
 
 
 @dataclass(frozen=True)
@@ -113,9 +136,17 @@ class Rule:
     allow: frozenset[str] = frozenset()
     case_sensitive: bool = False
     min_score: float = 0.0
-    # A match of this rule shows its sentence is about a patient ("a 97-year-old ...", "Mrs. K").
-    marks_patient: bool = False
+    # Facts a counted match sets on its sentence ("a 97-year-old ..." sets encounter); see checker/facts.py.
+    sets: tuple[str, ...] = ()
+    sets_declared: bool = False  # the rule file says `sets:` (or 0.1's marks_patient), so no default applies
+    # Ages rounded into bands for the finding's rewrite (checker/advice.py).
+    round_age: tuple[AgeBand, ...] = ()
+    # A detail that is safe on its own (a decade): it counts toward the re-identification risk and is
+    # never a finding by itself, so the wording postcheck suggests is never flagged.
+    risk_only: bool = False
     examples_flag: tuple[str, ...] = ()
+    # Where each flag example must fire: (start, end) spans marked [[like this]] in the rule file.
+    examples_flag_marks: tuple[tuple[tuple[int, int], ...], ...] = ()
     examples_pass: tuple[str, ...] = ()
     source: str = ""
 
@@ -126,11 +157,24 @@ class Rule:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """All loaded rules plus the named word lists (lexicons) they and the context conditions share."""
+    """All loaded rules, the named word lists (lexicons) they share, the declared facts, each rule's
+    compiled context and the order rules are evaluated in.
+
+    `rules` are the active ones; `silenced` are rules turned off (by --disable, a config's allow.rules,
+    or a request), which still run and still set their facts, so that turning one rule off never
+    changes what another rule sees: a silenced rule's findings are only left out of the report.
+    """
 
     rules: tuple[Rule, ...]
     lexicons: Mapping[str, frozenset[str]]
     allow_words: frozenset[str] = frozenset()
+    facts: Mapping[str, FactDeclaration] = field(default_factory=dict)
+    contexts: Mapping[str, CompiledContext] = field(default_factory=dict)
+    # For a rule that sets a fact it also reads: the same conditions reading that fact as it finally is,
+    # which decide whether a match is reported (the contexts above decide whether it sets the fact).
+    report_contexts: Mapping[str, CompiledContext] = field(default_factory=dict)
+    order: tuple[str, ...] = ()
+    silenced: tuple[Rule, ...] = ()
 
     def get(self, rule_id: str) -> Rule | None:
         return next((rule for rule in self.rules if rule.id == rule_id), None)
@@ -138,22 +182,28 @@ class RuleSet:
     def lexicon(self, name: str) -> frozenset[str]:
         return self.lexicons.get(name, frozenset())
 
+    @property
+    def evaluated(self) -> tuple[Rule, ...]:
+        """Every rule that runs: the active ones and the silenced ones."""
+        return self.rules + self.silenced
+
     def unknown_ids(self, rule_ids: Iterable[str]) -> list[str]:
         """The ids among `rule_ids` that name no rule, sorted: a typo must never pass silently."""
-        return sorted(set(rule_ids) - {rule.id for rule in self.rules})
+        return sorted(set(rule_ids) - {rule.id for rule in self.evaluated})
 
     def without(self, disabled: Iterable[str]) -> "RuleSet":
-        """A copy with some rules turned off; unknown ids are an error so a typo does not pass silently."""
+        """A copy with some rules silenced; unknown ids are an error so a typo does not pass silently."""
         disabled = set(disabled)
         unknown = self.unknown_ids(disabled)
         if unknown:
             raise RuleFileError(f"cannot disable unknown rule id(s): {', '.join(unknown)}")
-        return RuleSet(tuple(r for r in self.rules if r.id not in disabled), self.lexicons, self.allow_words)
+        return replace(self, rules=tuple(r for r in self.rules if r.id not in disabled),
+                       silenced=self.silenced + tuple(r for r in self.rules if r.id in disabled))
 
     def with_allowed(self, words: Iterable[str]) -> "RuleSet":
-        """A copy where matches whose text is one of `words` (any case) never become findings."""
-        extra = frozenset(word.lower() for word in words)
-        return RuleSet(self.rules, self.lexicons, self.allow_words | extra)
+        """A copy where matches whose text is one of `words` (any case) never become findings (they
+        still set their rules' facts)."""
+        return replace(self, allow_words=self.allow_words | frozenset(word.lower() for word in words))
 
 
 def lexicon_ref(word: str) -> str | None:
@@ -162,7 +212,8 @@ def lexicon_ref(word: str) -> str | None:
 
 
 def rule_dirs_from_env() -> list[Path]:
-    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories)."""
+    """Extra rule packs named by POSTCHECK_RULES (os.pathsep-separated directories), for a transport that
+    reads the environment (the library never calls this; checker/config.py resolves settings)."""
     value = os.environ.get("POSTCHECK_RULES", "")
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
@@ -189,9 +240,13 @@ def load_rules(extra_dirs: Iterable[Path] = ()) -> RuleSet:
 
 
 def load_rule_files(files: Iterable[Path]) -> RuleSet:
-    """Parse and validate rule files; later files may extend lexicons and add rules, never redefine ids."""
+    """Parse and validate rule files; later files may extend lexicons and add rules, conditions and facts,
+    never redefine an id. Every condition, lexicon and fact a rule names is checked here, once, so a pack
+    that loads works for every command."""
     rules: list[Rule] = []
     lexicons: dict[str, set[str]] = {}
+    macros: dict[str, Any] = {}
+    facts: dict[str, FactDeclaration] = {}
     allow: set[str] = set()
     seen: dict[str, str] = {}
     for path in files:
@@ -209,6 +264,14 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             merged.update(w.lower() for w in words)
             if len(merged) > MAX_LEXICON_WORDS:
                 raise RuleFileError(f"{path}: lexicon '{name}': more than {MAX_LEXICON_WORDS} entries")
+        for name, spec in _field(document, "conditions", dict, path, None, default={}).items():
+            if name in macros:
+                raise RuleFileError(f"{path}: condition '{name}' is already defined")
+            macros[str(name)] = spec
+        for fact in parse_facts(_field(document, "facts", dict, path, None, default={}), str(path)):
+            if fact.name in facts:
+                raise RuleFileError(f"{path}: fact '{fact.name}' is already defined in {facts[fact.name].source}")
+            facts[fact.name] = fact
         allow.update(w.lower() for w in _string_list(document, "allow", path, None))
         for raw in _field(document, "rules", list, path, None, default=[]):
             rule = _parse_rule(raw, path)
@@ -217,14 +280,82 @@ def load_rule_files(files: Iterable[Path]) -> RuleSet:
             seen[rule.id] = str(path)
             rules.append(rule)
     frozen = {name: frozenset(words) for name, words in lexicons.items()}
+    rules = [_expand_allow(rule, frozen) for rule in rules]
+    check_facts(facts, frozen)
+    rules = [_with_default_facts(rule, facts, frozen, macros) for rule in rules]
+    contexts = {rule.id: _compile_context(rule, frozen, macros, facts, rule.sets) for rule in rules}
+    report_contexts = {rule.id: _compile_context(rule, frozen, macros, facts, ()) for rule in rules
+                       if contexts[rule.id].reads_base}
     for rule in rules:
-        for word in (*rule.context.near, *rule.context.not_near, *rule.context.not_after):
-            if lexicon_ref(word) and lexicon_ref(word) not in frozen:
-                raise RuleFileError(f"{rule.source}: rule '{rule.id}': context: unknown lexicon '{word}'")
-        for name in rule.sentiment.targets if rule.sentiment else ():
-            if name not in frozen:
-                raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'patterns.sentiment.targets': unknown lexicon '@{name}'")
-    return RuleSet(tuple(rules), frozen, frozenset(allow))
+        _check_lexicon_references(rule, frozen)
+    order = evaluation_order(
+        [_Reads(rule.id, rule.sets, contexts[rule.id].reads, contexts[rule.id].reads_base) for rule in rules], facts)
+    return RuleSet(tuple(rules), frozen, frozenset(allow), facts, contexts, report_contexts, order)
+
+
+def _check_lexicon_references(rule: Rule, lexicons: Mapping[str, frozenset[str]]) -> None:
+    """Every '@lexicon' a rule's patterns name exists: checked here, at load, for every command (0.1
+    checked token patterns only when a Checker compiled them, so `postcheck rules` took a pack that
+    `postcheck check` refused)."""
+    def check(name: str | None, field_name: str) -> None:
+        if name and name not in lexicons:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field '{field_name}': unknown lexicon '@{name}'")
+
+    for phrase in rule.phrases:
+        check(lexicon_ref(phrase), "patterns.phrases")
+    for pattern in rule.tokens:
+        for spec in pattern:
+            for value in spec.values():
+                for test in ("IN", "NOT_IN"):
+                    argument = value.get(test) if isinstance(value, dict) else None
+                    for item in [argument] if isinstance(argument, str) else argument or ():
+                        check(lexicon_ref(item) if isinstance(item, str) else None, "patterns.tokens")
+    for name in rule.sentiment.targets if rule.sentiment else ():
+        check(name, "patterns.sentiment.targets")
+
+
+@dataclass(frozen=True)
+class _Reads:
+    id: str
+    sets: tuple[str, ...]
+    reads: frozenset[str]
+    reads_base: frozenset[str]
+
+
+def _compile_context(rule: Rule, lexicons, macros, facts, own_facts: Iterable[str]) -> CompiledContext:
+    """The rule's conditions; facts in `own_facts` are read as their sources set them."""
+    compiled = {}
+    for field_name in ("needs", "clears"):
+        env = Environment(lexicons, macros, facts, frozenset(own_facts), f"{rule.source}: rule '{rule.id}': field 'context.{field_name}'")
+        compiled[field_name] = tuple(compile_condition(spec, env) for spec in getattr(rule.context, field_name))
+    return CompiledContext(**compiled)
+
+
+def _with_default_facts(rule: Rule, facts, lexicons, macros) -> Rule:
+    """A rule from a pack written before facts were declared: a venting rule (warning or error) sets
+    `venting` unless it reads it, as 0.1 did. Rules that declare `sets:` (every built-in rule) keep theirs."""
+    for name in rule.sets:
+        if name not in facts:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'sets': unknown fact '{name}' "
+                                f"(known: {', '.join(sorted(facts))})")
+    if rule.sets_declared or rule.category != "venting" or rule.severity == "info" or "venting" not in facts:
+        return rule
+    reads = _compile_context(rule, lexicons, macros, facts, ())
+    if "venting" in reads.reads or "venting" in reads.reads_base:
+        return rule
+    return replace(rule, sets=("venting",))
+
+
+def _expand_allow(rule: Rule, lexicons: Mapping[str, frozenset[str]]) -> Rule:
+    """A rule's `allow` may name lexicons ('@calendar_words'): their words are allowed too."""
+    names = [lexicon_ref(word) for word in rule.allow if lexicon_ref(word)]
+    if not names:
+        return rule
+    for name in names:
+        if name not in lexicons:
+            raise RuleFileError(f"{rule.source}: rule '{rule.id}': field 'allow': unknown lexicon '@{name}'")
+    plain = {word for word in rule.allow if not lexicon_ref(word)}
+    return replace(rule, allow=frozenset(plain.union(*(lexicons[name] for name in names))))
 
 
 # libyaml's safe loader when PyYAML was built with it (its wheels are): the same documents, ten times faster,
@@ -359,13 +490,24 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     if quasi is not None:
         _choice(quasi, QUASI_KINDS, path, rule_id, "quasi")
     examples = _field(raw, "examples", dict, path, rule_id)
-    flag = _string_list(examples, "flag", path, rule_id)
+    flag_marked = [_marked_example(text, path, rule_id) for text in _string_list(examples, "flag", path, rule_id)]
+    flag = tuple(text for text, _ in flag_marked)
     must_pass = _string_list(examples, "pass", path, rule_id)
+    if any("[[" in text for text in must_pass):
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples.pass': a pass example marks nothing ([[...]])")
     if not flag or not must_pass:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples' needs 'flag' and 'pass' lists")
     redact = raw.get("redact")
     if redact is not None and not isinstance(redact, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'redact' must be a string")
+    for key, template, slots in (("redact", redact or "", REDACT_SLOTS), ("instead", text["instead"], INSTEAD_SLOTS)):
+        problem = template_problem(template, slots)
+        if problem:
+            raise RuleFileError(f"{path}: rule '{rule_id}': field '{key}': {problem}")
+    try:
+        round_age = parse_age_bands(raw["round_age"]) if "round_age" in raw else ()
+    except ValueError as error:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'round_age': {error}") from None
     min_score = raw.get("min_score", 0.0)
     if isinstance(min_score, bool) or not isinstance(min_score, (int, float)) or not 0 <= min_score <= 1:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'min_score' must be a number from 0 to 1")
@@ -390,11 +532,42 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         allow=frozenset(word.lower() for word in _string_list(raw, "allow", path, rule_id)),
         case_sensitive=case_sensitive,
         min_score=float(min_score),
-        marks_patient=_boolean(raw, "marks_patient", path, rule_id),
+        sets=_parse_sets(raw, path, rule_id),
+        sets_declared="sets" in raw or raw.get("marks_patient") is True,
+        round_age=round_age,
+        risk_only=_boolean(raw, "risk_only", path, rule_id),
         examples_flag=flag,
+        examples_flag_marks=tuple(marks for _, marks in flag_marked),
         examples_pass=must_pass,
         source=str(path),
     )
+
+
+_MARK = re.compile(r"\[\[(.+?)\]\]")
+
+
+def _marked_example(text: str, path: Path, rule_id: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A flag example with its [[marked]] words: the plain text and where the marks are in it."""
+    plain, marks, at = [], [], 0
+    for match in _MARK.finditer(text):
+        plain.append(text[at:match.start()])
+        start = sum(map(len, plain))
+        plain.append(match.group(1))
+        marks.append((start, start + len(match.group(1))))
+        at = match.end()
+    plain.append(text[at:])
+    result = "".join(plain)
+    if "[[" in result or "]]" in result:
+        raise RuleFileError(f"{path}: rule '{rule_id}': field 'examples.flag': unbalanced [[ ]] in an example")
+    return result, tuple(marks)
+
+
+def _parse_sets(raw: Mapping[str, Any], path: Path, rule_id: str) -> tuple[str, ...]:
+    """`sets: [encounter]`; 0.1's `marks_patient: true` means the same. Names are checked once facts load."""
+    sets = list(_string_list(raw, "sets", path, rule_id))
+    if _boolean(raw, "marks_patient", path, rule_id) and "encounter" not in sets:
+        sets.append("encounter")
+    return tuple(sets)
 
 
 def _lexicons_as_words(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -452,23 +625,30 @@ def _parse_sentiment(raw: Any, path: Path, rule_id: str) -> SentimentPattern | N
 
 
 def _parse_context(raw: Mapping[str, Any], path: Path, rule_id: str) -> Context:
+    """`needs` and `clears`: lists of condition names or predicate mappings. The older keys still load:
+    `near`/`not_near` (words in the sentence, or within `window` tokens) and `not_after` become the
+    `words` and `preceded_by` predicates."""
     unknown = set(raw) - _CONTEXT_KEYS
     if unknown:
         raise RuleFileError(f"{path}: rule '{rule_id}': unknown field 'context.{sorted(unknown)[0]}'")
-    needs = _string_list(raw, "needs", path, rule_id)
-    clears = _string_list(raw, "clears", path, rule_id)
-    for name in needs:
-        _choice(name, NEEDS, path, rule_id, "context.needs")
-    for name in clears:
-        _choice(name, CLEARS, path, rule_id, "context.clears")
+    needs, clears = [], []
+    for key, target in (("needs", needs), ("clears", clears)):
+        entries = _field(raw, key, list, path, rule_id, default=[])
+        for entry in entries:
+            if not (isinstance(entry, str) and entry.strip()) and not isinstance(entry, dict):
+                raise RuleFileError(f"{path}: rule '{rule_id}': field 'context.{key}' holds condition names or predicate mappings")
+            target.append(entry)
     window = raw.get("window", 0)
-    if not isinstance(window, int) or window < 0:
+    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'context.window' must be a whole number >= 0")
-    return Context(
-        needs=needs,
-        clears=clears,
-        near=tuple(w.lower() for w in _string_list(raw, "near", path, rule_id)),
-        not_near=tuple(w.lower() for w in _string_list(raw, "not_near", path, rule_id)),
-        not_after=tuple(w.lower() for w in _string_list(raw, "not_after", path, rule_id)),
-        window=window,
-    )
+    scope = {"scope": "window", "window": window} if window else {"scope": "sentence"}
+    near = _string_list(raw, "near", path, rule_id)
+    not_near = _string_list(raw, "not_near", path, rule_id)
+    not_after = _string_list(raw, "not_after", path, rule_id)
+    if near:
+        needs.append({"words": {"in": list(near), **scope}})
+    if not_after:
+        clears.append({"preceded_by": {"in": list(not_after)}})
+    if not_near:
+        clears.append({"words": {"in": list(not_near), **scope}})
+    return Context(needs=tuple(needs), clears=tuple(clears))

@@ -32,6 +32,7 @@ from checker.errors import ModelError
 from checker.features import (
     HASHED, WORD_BUCKETS, Hashed, _word_char_buckets, doc_lowers, hashed_row, pooled, weigh,
 )
+from checker.syntax import bounded_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "signals.npz"
@@ -259,7 +260,6 @@ class Signals:
         if not spans:
             return []
         if sentence_bounds is None:
-            from checker.context import bounded_sentences
             sentence_bounds = bounded_sentences(doc)
         sentence_of = sentence_of_tokens(sentence_bounds, len(doc))
         lowers = doc_lowers(doc)

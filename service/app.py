@@ -4,8 +4,9 @@
     postcheck serve                  runs it under uvicorn (service/server.py)
 
 Routes: POST /v1/check, POST /v1/check/batch, GET /v1/rules, GET /healthz, and LanguageTool's
-POST /v2/check and GET /v2/languages for its clients and browser add-ons. The wire format is in
-schemas.py, statuses in errors.py, logging/limits/token in middleware.py.
+GET/POST /v2/check and GET /v2/languages for its clients and browser add-ons; the paste page and the
+rule pages are in web.py. The wire format is in schemas.py, statuses in errors.py, logging/limits/token
+in middleware.py.
 
 Checking is CPU-bound, so the check routes are plain `def`: FastAPI runs them in its threadpool and a
 long draft does not stall the event loop (or the health check) while others wait. For more than one
@@ -19,15 +20,25 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Annotated, AsyncIterator
 
-from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.cors import CORSMiddleware
 
 from checker import Checker, Report
+from checker.config import checker_options_from_env
 from checker.errors import InputError
 from .errors import install_error_handlers
-from .languagetool import LANGUAGES, AnnotatedText, resolve_language, software, to_matches
+from . import web
+from .languagetool import (
+    LANGUAGES,
+    AnnotatedText,
+    RuleSelection,
+    require_api_key,
+    resolve_language,
+    software,
+    to_matches,
+)
 from .middleware import AccessLog, BearerToken, BodyLimit
 from .schemas import (
     BatchRequest,
@@ -44,7 +55,9 @@ from .schemas import (
 from .settings import ServiceSettings
 
 VERSION = version("postcheck")
-OPEN_PATHS = ("/healthz",)
+# /v2/languages is LanguageTool's public list, which its clients read before sending any credentials.
+OPEN_PATHS = ("/healthz", "/v2/languages", *web.OPEN_PATHS)
+LANGUAGETOOL_CHECK = "/v2/check"
 DOCS_ASSETS = "/docs-assets"
 JSON = ("application/json",)
 FORM = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -61,7 +74,8 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.checker is None:
-            app.state.checker = await run_in_threadpool(Checker, max_chars=settings.max_chars)
+            app.state.checker = await run_in_threadpool(
+                lambda: Checker(max_chars=settings.max_chars, **checker_options_from_env()))
         yield
 
     telemetry = {"telemetry": _NO_TELEMETRY} if "telemetry" in inspect.signature(FastAPI).parameters else {}
@@ -78,20 +92,24 @@ def create_app(settings: ServiceSettings | None = None, checker: Checker | None 
     app.state.checker = checker
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(web.router)
 
     # Added innermost first: the token is checked before any body is read, the CORS layer answers
     # preflights and decorates every answer (errors included), the access log sees everything.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if settings.token:
-        app.add_middleware(BearerToken, token=settings.token, open_paths=OPEN_PATHS)
+        app.add_middleware(BearerToken, token=settings.token, open_paths=OPEN_PATHS,
+                           open_prefixes=web.OPEN_PREFIXES, field_token_paths=(LANGUAGETOOL_CHECK,))
     if settings.cors_origins:
+        # allow_private_network: Chrome asks before a page or extension may reach a loopback server.
         app.add_middleware(
             CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"], allow_credentials=False, max_age=600,
+            allow_private_network=True,
         )
     paths = {route.path for route in (*app.routes, *router.routes)
              if isinstance(getattr(route, "path", None), str)}
-    app.add_middleware(AccessLog, paths=paths, prefixes=(DOCS_ASSETS,))
+    app.add_middleware(AccessLog, paths=paths, prefixes=(DOCS_ASSETS, *web.OPEN_PREFIXES))
     return app
 
 
@@ -134,7 +152,7 @@ async def healthz(checker: CheckerDep) -> dict:
              dependencies=[content_type(*JSON)])
 def check(body: CheckRequest, checker: CheckerDep) -> dict:
     """Check one draft; the report is the same JSON as `postcheck check --format json`."""
-    return checker.check(body.text, author=body.author, disable=body.disable).to_dict()
+    return checker.check(body.text, author=body.author, disable=body.disable, allow=body.allow).to_dict()
 
 
 @router.post("/v1/check/batch", response_model=BatchResponse, responses=ERRORS, tags=["check"],
@@ -147,7 +165,7 @@ def check_batch(body: BatchRequest, checker: CheckerDep, settings: SettingsDep) 
         raise HTTPException(413, f"batch has {len(body.drafts)} drafts; the limit is {settings.max_batch} "
                                  "(POSTCHECK_MAX_BATCH)")
     outcomes = checker.check_stream(((d.id, d.text) for d in body.drafts), author=body.author,
-                                    disable=body.disable)
+                                    disable=body.disable, allow=body.allow)
     return {"results": [{"id": key, "report": outcome.to_dict()} if isinstance(outcome, Report)
                         else {"id": key, "error": str(outcome)} for key, outcome in outcomes]}
 
@@ -164,11 +182,27 @@ async def rules(checker: CheckerDep) -> dict:
 
 @router.post("/v2/check", response_model=LTCheckResponse, responses=ERRORS, tags=["languagetool"],
              summary="Check, LanguageTool-compatible",
-             dependencies=[content_type(*FORM)])
-def languagetool_check(form: Annotated[LTCheckForm, Form()], checker: CheckerDep) -> LTCheckResponse:
+             dependencies=[Depends(require_api_key), content_type(*FORM)])
+def languagetool_check(form: Annotated[LTCheckForm, Form()], checker: CheckerDep,
+                       request: Request) -> LTCheckResponse:
     """LanguageTool-compatible check: point a LanguageTool client or add-on's custom server here.
-    Offsets are UTF-16 code units; `disabledRules` takes postcheck rule ids (others are ignored, as
-    LanguageTool does); `level=picky` adds info-level notes."""
+    Offsets are UTF-16 code units; `enabledRules`, `disabledRules`, `enabledCategories`,
+    `disabledCategories` and `enabledOnly` take postcheck rule ids and categories (others are ignored,
+    as LanguageTool does); `level=picky` adds info-level notes. With POSTCHECK_TOKEN set, send it as
+    `apiKey` (with any `username`) or as a bearer token."""
+    return _languagetool_check(form, checker, request)
+
+
+@router.get("/v2/check", response_model=LTCheckResponse, responses=ERRORS, tags=["languagetool"],
+            summary="Check, LanguageTool-compatible (query string)",
+            dependencies=[Depends(require_api_key)])
+def languagetool_check_get(form: Annotated[LTCheckForm, Query()], checker: CheckerDep,
+                           request: Request) -> LTCheckResponse:
+    """The same check with the fields in the query string, as some LanguageTool clients send short texts."""
+    return _languagetool_check(form, checker, request)
+
+
+def _languagetool_check(form: LTCheckForm, checker: Checker, request: Request) -> LTCheckResponse:
     language = resolve_language(form.language)
     if form.data is not None:
         annotated = AnnotatedText.from_data(form.data)
@@ -176,12 +210,13 @@ def languagetool_check(form: Annotated[LTCheckForm, Form()], checker: CheckerDep
         annotated = AnnotatedText.from_text(form.text)
     else:
         raise InputError("send the draft as the 'text' or 'data' form field")
-    known = {rule.id for rule in checker.ruleset.rules}
-    disable = {rule_id.strip() for rule_id in (form.disabledRules or "").split(",")} & known
+    selection = RuleSelection.from_form(form, checker.ruleset.rules)
     matches = []
     if annotated.plain.strip():  # an emptied text field is not an error to a typing user
-        report = checker.check(annotated.plain, disable=disable)
-        matches = to_matches(report, annotated, picky=(form.level or "").lower() == "picky")
+        report = checker.check(annotated.plain, disable=selection.disabled)
+        rules_url = f"{str(request.base_url).rstrip('/')}/rules/"
+        matches = to_matches(report, annotated, picky=(form.level or "").lower() == "picky",
+                             rule_url=lambda rule_id: rules_url + rule_id, noted=selection.noted)
     return LTCheckResponse(software=software(VERSION), language=language, matches=matches)
 
 

@@ -7,6 +7,10 @@ two units there and one here, so every offset is converted, or the underline lan
 
 Add-ons may send `data` (the text as annotation pieces, markup kept so offsets match the page) instead
 of `text`; markup is checked as its `interpretAs` (if any) and offsets point into the original.
+
+LanguageTool clients cannot send an Authorization header; they send `username` and `apiKey` with the
+request, and here `apiKey` is POSTCHECK_TOKEN (`require_api_key`). Each match links to its rule's page
+(`rule.urls`) and carries a drop-in rewrite where the finding has one (`replacements`).
 """
 
 from __future__ import annotations
@@ -15,19 +19,26 @@ import json
 import re
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
+
+from fastapi import HTTPException, Request
 
 from checker.errors import InputError
 from checker.report import Finding, Report
+from checker.rules import Rule
+from .middleware import UNVERIFIED_TOKEN, token_matches
 from .schemas import (
     LTCategory,
+    LTCheckForm,
     LTContext,
     LTDetectedLanguage,
     LTLanguage,
     LTLanguageEntry,
     LTMatch,
+    LTReplacement,
     LTRule,
     LTSoftware,
+    LTUrl,
 )
 
 LANGUAGES = (
@@ -66,6 +77,54 @@ def resolve_language(tag: str) -> LTLanguage:
 
 def software(version: str) -> LTSoftware:
     return LTSoftware(name="postcheck", version=version)
+
+
+async def require_api_key(request: Request) -> None:
+    """A dependency for the LanguageTool routes: when the token middleware let a request through without
+    an Authorization header (see middleware.BearerToken), its `apiKey` field, in the form or the query
+    string, must be the token. Runs before the body is validated, so a stranger learns nothing but 401."""
+    if not request.scope.get("state", {}).get(UNVERIFIED_TOKEN):
+        return
+    presented = request.query_params.get("apiKey")
+    if presented is None and request.method == "POST":
+        presented = (await request.form()).get("apiKey")
+    if not isinstance(presented, str) or not token_matches(presented, request.app.state.settings.token):
+        raise HTTPException(401, "missing or wrong token: send Authorization: Bearer <POSTCHECK_TOKEN>, or "
+                                 "LanguageTool's username and apiKey fields with apiKey=<POSTCHECK_TOKEN>",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+@dataclass(frozen=True)
+class RuleSelection:
+    """Which rules a LanguageTool request turns off (`disabled`, passed to the checker) and whose
+    info-level notes it asks for without level=picky (`noted`).
+
+    LanguageTool's meaning, mapped: `enabledRules` and `enabledCategories` switch on what is off by
+    default, which here is a rule's info-level notes; with `enabledOnly=true` nothing else runs. Category
+    ids are the ones matches carry (IDENTIFIER, TIMELINE, VENTING, CONDUCT; any case). Ids postcheck does
+    not know (WHITESPACE_RULE, TYPOS) are ignored, as LanguageTool ignores ids it does not know.
+    """
+
+    disabled: frozenset[str]
+    noted: frozenset[str]
+
+    @classmethod
+    def from_form(cls, form: LTCheckForm, rules: Iterable[Rule]) -> "RuleSelection":
+        rules = tuple(rules)
+        enabled, disabled = _ids(form.enabledRules), _ids(form.disabledRules)
+        enabled_categories = {c.lower() for c in _ids(form.enabledCategories)}
+        disabled_categories = {c.lower() for c in _ids(form.disabledCategories)}
+        if form.enabledOnly and not (enabled or enabled_categories):
+            raise InputError("enabledOnly=true needs enabledRules or enabledCategories")
+        chosen = {r.id for r in rules if r.id in enabled or r.category in enabled_categories}
+        off = {r.id for r in rules if r.id in disabled or r.category in disabled_categories}
+        if form.enabledOnly:
+            off |= {r.id for r in rules} - chosen
+        return cls(frozenset(off), frozenset(chosen - off))
+
+
+def _ids(field: str | None) -> set[str]:
+    return {part.strip() for part in (field or "").split(",") if part.strip()}
 
 
 @dataclass(frozen=True)
@@ -139,17 +198,21 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def to_matches(report: Report, annotated: AnnotatedText, picky: bool) -> list[LTMatch]:
-    """LanguageTool matches for a report; info-level notes only when the client asks for `picky`."""
+def to_matches(report: Report, annotated: AnnotatedText, picky: bool, rule_url: Callable[[str], str],
+               noted: Iterable[str] = ()) -> list[LTMatch]:
+    """LanguageTool matches for a report; info-level notes only when the client asks for `picky` or
+    names their rule or category (`noted`, from RuleSelection). `rule_url(rule_id)` is the rule's page."""
     to_utf16 = Utf16Offsets(annotated.original)
+    noted = frozenset(noted)
     matches = []
-    for finding in _shown(report.findings, picky):
+    for finding in _shown(report.findings, picky, noted):
         start, end = annotated.original_span(finding.start, finding.end)
         offset = to_utf16(start)
         matches.append(LTMatch(
             message=f"{finding.message}. {finding.suggestion}",
             shortMessage=finding.message,
-            replacements=[],  # suggestions are advice ("round it to a decade"), not drop-in text
+            # Only a drop-in rewrite (a rounded age, a placeholder): the suggestion itself is advice.
+            replacements=[LTReplacement(value=finding.rewrite)] if finding.rewrite else [],
             offset=offset,
             length=to_utf16(end) - offset,
             context=_context(annotated.plain, finding.start, finding.end),
@@ -158,6 +221,7 @@ def to_matches(report: Report, annotated: AnnotatedText, picky: bool) -> list[LT
                 id=finding.rule,
                 description=finding.message,
                 issueType=ISSUE_TYPES.get(finding.category, "uncategorized"),
+                urls=[LTUrl(value=rule_url(finding.rule))],
                 category=LTCategory(id=finding.category.upper(),
                                     name=CATEGORY_NAMES.get(finding.category, finding.category)),
             ),
@@ -165,8 +229,8 @@ def to_matches(report: Report, annotated: AnnotatedText, picky: bool) -> list[LT
     return matches
 
 
-def _shown(findings: Iterable[Finding], picky: bool) -> Iterable[Finding]:
-    return (f for f in findings if picky or f.severity != "info")
+def _shown(findings: Iterable[Finding], picky: bool, noted: frozenset[str]) -> Iterable[Finding]:
+    return (f for f in findings if picky or f.severity != "info" or f.rule in noted)
 
 
 def _context(text: str, start: int, end: int) -> LTContext:

@@ -19,6 +19,8 @@ from .errors import error_response
 access_logger = logging.getLogger("postcheck.access")
 error_logger = logging.getLogger("postcheck.error")
 OTHER_PATH = "<other>"
+# Set in the request's state by BearerToken when the route itself must check the token (see there).
+UNVERIFIED_TOKEN = "postcheck_token_unverified"
 
 
 class AccessLog:
@@ -123,20 +125,41 @@ class BodyLimit:
 
 
 class BearerToken:
-    """When a token is configured, every route but the open ones needs `Authorization: Bearer <token>`."""
+    """When a token is configured, every route but the open ones needs `Authorization: Bearer <token>`.
 
-    def __init__(self, app: ASGIApp, token: str, open_paths: Collection[str]):
+    Open: `open_paths` exactly, and everything under `open_prefixes` (pages that carry no draft).
+    LanguageTool clients cannot send that header; they send the token in the request itself (`apiKey`).
+    A request to one of `field_token_paths` without an Authorization header is therefore passed on marked
+    UNVERIFIED_TOKEN in its state, and that route checks the field before anything else (a wrong header
+    is still refused here).
+    """
+
+    def __init__(self, app: ASGIApp, token: str, open_paths: Collection[str],
+                 open_prefixes: Collection[str] = (), field_token_paths: Collection[str] = ()):
         self.app = app
-        self.token = token.encode()
+        self.token = token
         self.open_paths = frozenset(open_paths)
+        self.open_prefixes = tuple(prefix.rstrip("/") + "/" for prefix in open_prefixes)
+        self.field_token_paths = frozenset(field_token_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.open_paths or self._authorised(scope):
+        if scope["type"] != "http" or self._open(scope["path"]) or self._authorised(scope):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"] in self.field_token_paths and "authorization" not in Headers(scope=scope):
+            scope.setdefault("state", {})[UNVERIFIED_TOKEN] = True
             await self.app(scope, receive, send)
             return
         await error_response(401, headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
 
+    def _open(self, path: str) -> bool:
+        return path in self.open_paths or path.startswith(self.open_prefixes)
+
     def _authorised(self, scope: Scope) -> bool:
         scheme, _, presented = Headers(scope=scope).get("authorization", "").partition(" ")
-        # compare_digest: the time taken must not tell an attacker how much of a guess was right.
-        return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), self.token)
+        return scheme.lower() == "bearer" and token_matches(presented.strip(), self.token)
+
+
+def token_matches(presented: str, token: str) -> bool:
+    # compare_digest: the time taken must not tell an attacker how much of a guess was right.
+    return hmac.compare_digest(presented.encode(), token.encode())

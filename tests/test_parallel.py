@@ -42,7 +42,7 @@ def comparable(stream):
 def test_two_jobs_match_one_job_in_order_with_errors_in_place(checker):
     items = list(generated_items(90))
     expected = comparable(checker.check_stream(items))
-    got = comparable(parallel.check_stream(iter(items), jobs=2, chunk_size=8, use_user_config=False))
+    got = comparable(parallel.check_stream(iter(items), jobs=2, chunk_size=8))
     assert [key for key, _ in got] == [key for key, _ in items]
     assert got == expected
     assert ("id-3", "draft is empty") in got
@@ -58,7 +58,7 @@ def test_input_is_read_as_fast_as_it_is_checked():
             yield item
 
     chunk_size, jobs, total = 4, 2, 400
-    stream = parallel.check_stream(counting(generated_items(total)), jobs=jobs, chunk_size=chunk_size, use_user_config=False)
+    stream = parallel.check_stream(counting(generated_items(total)), jobs=jobs, chunk_size=chunk_size)
     first_key, _ = next(stream)
     assert first_key == "id-0"
     in_flight = (jobs * parallel.CHUNKS_PER_WORKER + 1) * chunk_size
@@ -77,17 +77,33 @@ def test_jobs_must_be_positive():
 
 
 @pytest.mark.parametrize("usable, expected", [(1, 1), (3, 3), (64, parallel.MAX_DEFAULT_JOBS)])
-def test_default_jobs_is_one_per_usable_cpu_up_to_the_cap(monkeypatch, usable, expected):
+def test_default_jobs_is_one_per_usable_idle_cpu_up_to_the_cap(monkeypatch, usable, expected):
     monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(usable)), raising=False)
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: 128)  # the machine's count, not what we may use
-    assert parallel.default_jobs() == expected
+    assert parallel.default_jobs(load=0.0) == expected
 
 
 @pytest.mark.parametrize("count, expected", [(None, 1), (4, 4), (32, parallel.MAX_DEFAULT_JOBS)])
 def test_without_an_affinity_call_default_jobs_uses_the_cpu_count(monkeypatch, count, expected):
     monkeypatch.delattr(parallel.os, "sched_getaffinity", raising=False)
     monkeypatch.setattr(parallel.os, "cpu_count", lambda: count)
-    assert parallel.default_jobs() == expected
+    assert parallel.default_jobs(load=0.0) == expected
+
+
+@pytest.mark.parametrize("load, expected", [(0.0, 2), (0.4, 2), (0.7, 1), (1.0, 1), (6.0, 1)])
+def test_default_jobs_leaves_busy_cores_alone(monkeypatch, load, expected):
+    """With one of two cores busy, two workers are slower than one process (bench/scan_jobs.py)."""
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert parallel.default_jobs(load=load) == expected
+
+
+def test_default_jobs_starts_no_workers_for_a_short_archive(monkeypatch):
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(4)), raising=False)
+    per_worker = parallel.MIN_DRAFTS_PER_WORKER
+    assert parallel.default_jobs(drafts=per_worker - 1, load=0.0) == 1
+    assert parallel.default_jobs(drafts=2 * per_worker, load=0.0) == 2
+    assert parallel.default_jobs(drafts=100 * per_worker, load=0.0) == 4
+    assert parallel.default_jobs(drafts=None, load=0.0) == 4  # stdin: size unknown
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +132,7 @@ def test_cli_scan_with_two_jobs_prints_what_one_job_prints(archive, one_job):
     assert two.stdout == one_job.stdout
     rows = [json.loads(line) for line in two.stdout.splitlines()]
     assert len(rows) == 41
-    assert rows[7] == {"id": "8", "error": "line 8 is not a JSON object with a 'text' field"}
+    assert rows[7] == {"id": 8, "error": "line 8 is not a JSON object with a 'text' field"}
     assert b"Traceback" not in two.stderr
 
 

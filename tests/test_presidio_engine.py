@@ -9,14 +9,14 @@ from presidio_analyzer import AnalyzerEngine
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.predefined_recognizers import PhoneRecognizer, UsSsnRecognizer
 
-from checker.memo import BoundedMemo
+from checker.fast.memo import BoundedMemo
 from checker.presidio_engine import (
     DigitGatedPhoneRecognizer,
     LinearContextEnhancer,
     Prefiltered,
     PrefilteredSsnRecognizer,
     analyze_doc,
-    build_analyzer,
+    build_presidio_analyzer,
 )
 
 PIECES = (
@@ -49,7 +49,7 @@ def as_tuples(results):
 
 
 def test_linear_enhancer_scores_match_presidios_own(checker):
-    analyzer, engine = build_analyzer(checker.nlp)
+    analyzer, engine = build_presidio_analyzer(checker.nlp)
     assert isinstance(analyzer.context_aware_enhancer, LinearContextEnhancer)
     stock = AnalyzerEngine(
         nlp_engine=engine, registry=analyzer.registry, supported_languages=["en"],
@@ -65,7 +65,7 @@ def test_linear_enhancer_scores_match_presidios_own(checker):
 
 
 def test_artifacts_without_the_index_fall_back_to_presidio(checker):
-    analyzer, engine = build_analyzer(checker.nlp)
+    analyzer, engine = build_presidio_analyzer(checker.nlp)
     text = long_draft(12, seed=2) + "  " + PIECES[0]
     plain = engine.process_text(text, "en")  # Presidio's own artifacts: no index attached
     stock = LemmaContextAwareEnhancer()
@@ -105,7 +105,7 @@ def test_an_overlong_stretch_is_read_up_to_its_first_characters_only():
 
 
 def test_artifacts_are_presidios_own(checker):
-    _, engine = build_analyzer(checker.nlp)
+    _, engine = build_presidio_analyzer(checker.nlp)
     for text in (*PIECES, long_draft(30, seed=4), "A", "Ünïcødé 🙄 naïve: e-mail—dash"):
         doc = checker.nlp(text)
         ours, theirs = engine.artifacts(doc), engine._doc_to_nlp_artifact(doc, "en")
@@ -117,7 +117,7 @@ def test_artifacts_are_presidios_own(checker):
 
 
 def test_remembered_keywords_stay_bounded(checker, monkeypatch):
-    _, engine = build_analyzer(checker.nlp)
+    _, engine = build_presidio_analyzer(checker.nlp)
     monkeypatch.setattr(engine, "_keywords", BoundedMemo(limit=3))
     doc = checker.nlp(long_draft(10, seed=6))
     assert engine.artifacts(doc).keywords == engine._doc_to_nlp_artifact(doc, "en").keywords

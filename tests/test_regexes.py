@@ -11,7 +11,7 @@ import re2
 
 from checker import Checker
 from checker.errors import RuleFileError
-from checker.prefilter import fold
+from checker.fast.prefilter import fold
 from checker.regexes import EncodedDraft, RuleRegex, compile_re2
 
 RULE = """

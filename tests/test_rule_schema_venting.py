@@ -54,6 +54,7 @@ def test_broken_sentiment_patterns_name_file_rule_and_field(tmp_path, patterns, 
 
 
 def test_not_near_must_name_a_known_lexicon(tmp_path):
-    assert load(tmp_path, "phrases: [x]", 'not_near: ["@targets_here"]').rules[0].context.not_near == ("@targets_here",)
+    loaded = load(tmp_path, "phrases: [x]", 'not_near: ["@targets_here"]').rules[0].context
+    assert loaded.clears == ({"words": {"in": ["@targets_here"], "scope": "sentence"}},)
     with pytest.raises(RuleFileError, match="test-rule.*unknown lexicon '@nowhere'"):
         load(tmp_path, "phrases: [x]", 'not_near: ["@nowhere"]')

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
 import pytest
 
-from checker import Checker
+from checker import Checker, config
 from checker.errors import RuleFileError
 from checker.rules import load_rule_files, load_rules
+from tests.packs import UNIT_RULE
 
-VALID = """
-  - id: {rule_id}
-    category: identifier
-    type: FACILITY
-    severity: warning
-    message: Unit name of our hospital
-    why: Our unit names narrow a patient to a few beds.
-    instead: Write "on a ward".
-    reference: HIPAA Safe Harbor 45 CFR 164.514(b)(2)(i)(R)
-    patterns:
-      phrases: [Starling Ward, Heron Unit]
-    context:
-      needs: [encounter-sentence]
-    examples:
-      flag: ["Admitted a patient to Starling Ward with pneumonia."]
-      pass: ["Starling Ward is hiring nurses."]
-"""
+VALID = UNIT_RULE.replace("{extra}", "    context:\n      needs: [encounter-sentence]\n")
 
 
 def write_pack(directory: Path, body: str, name: str = "local.yaml") -> Path:
@@ -45,15 +31,25 @@ def test_an_organisation_pack_adds_a_rule_without_python(tmp_path):
     assert checker.check("Heron Unit is hiring nurses.").verdict == "ok"
 
 
-def test_packs_from_the_environment_are_loaded(tmp_path, monkeypatch):
+def test_packs_named_by_postcheck_rules_are_loaded_by_the_transports(tmp_path, monkeypatch):
     write_pack(tmp_path, "rules:" + VALID.format(rule_id="env-unit-names"))
     monkeypatch.setenv("POSTCHECK_RULES", str(tmp_path))
-    assert load_rules(__import__("checker.rules", fromlist=["x"]).rule_dirs_from_env()).get("env-unit-names")
+    cli_dirs = config.resolve().checker.rule_dirs
+    service_dirs = config.checker_options_from_env()["rule_dirs"]
+    assert list(cli_dirs) == service_dirs == [str(tmp_path)]
+    assert load_rules([Path(d) for d in cli_dirs]).get("env-unit-names")
 
 
 def test_disable_turns_a_rule_off():
     checker = Checker(disable=["age-exact"])
     assert not any(f.rule == "age-exact" for f in checker.check("Admitted a 64yo.").findings)
+
+
+def test_a_rule_may_allow_a_whole_lexicon(tmp_path):
+    write_pack(tmp_path, "lexicons:\n  our_wards: [heron unit]\nrules:" + VALID.format(rule_id="x-rule").replace(
+        "    examples:", "    allow: ['@our_wards', starling ward]\n    examples:"))
+    rule = load_rules([tmp_path]).get("x-rule")
+    assert {"heron unit", "starling ward"} <= rule.allow and not any(w.startswith("@") for w in rule.allow)
 
 
 def test_allowed_words_never_become_findings():
@@ -76,6 +72,7 @@ def test_allowed_words_never_become_findings():
     ("rules:" + VALID.format(rule_id="x-rule").replace("      pass: [\"Starling Ward is hiring nurses.\"]\n", ""), "field 'examples'"),
     ("rules:" + VALID.format(rule_id="x-rule") + VALID.format(rule_id="x-rule"), "already defined"),
     ("rules:\n  - id: Bad Id\n", "field 'id'"),
+    ("rules:" + VALID.format(rule_id="x-rule").replace("    examples:", "    allow: ['@no_such_words']\n    examples:"), "field 'allow': unknown lexicon"),
     ("rules: [unclosed\n", "not valid YAML"),
 ])
 def test_broken_rule_files_name_file_rule_and_field(tmp_path, body, fragment):
@@ -119,3 +116,38 @@ def test_an_oversized_rule_file_is_refused_before_it_is_parsed(tmp_path):
     path.write_text("lexicons:\n  big: [" + "x" * 1_000_001 + "]\n")
     with pytest.raises(RuleFileError, match=r"over 1,000,000 bytes"):
         load_rule_files([path])
+
+
+def test_flag_examples_mark_where_the_rule_fires(tmp_path):
+    body = "rules:" + VALID.format(rule_id="marked").replace(
+        'flag: ["Admitted a patient to Starling Ward with pneumonia."]',
+        'flag: ["Admitted a patient to [[Starling Ward]] with [[pneumonia]]."]')
+    write_pack(tmp_path, body)
+    rule = load_rules([tmp_path]).get("marked")
+    text = rule.examples_flag[0]
+    assert text == "Admitted a patient to Starling Ward with pneumonia."
+    assert [text[s:e] for s, e in rule.examples_flag_marks[0]] == ["Starling Ward", "pneumonia"]
+
+
+@pytest.mark.parametrize("flag, passes, fragment", [
+    ('"a [[Starling Ward"', '"Starling Ward is hiring nurses."', "unbalanced"),
+    ('"a patient on [[Starling Ward]]"', '"[[Starling Ward]] is hiring."', "marks nothing"),
+])
+def test_badly_marked_examples_are_refused(tmp_path, flag, passes, fragment):
+    body = "rules:" + VALID.format(rule_id="marked").replace(
+        '["Admitted a patient to Starling Ward with pneumonia."]', f"[{flag}]").replace(
+        '["Starling Ward is hiring nurses."]', f"[{passes}]")
+    with pytest.raises(RuleFileError, match=fragment):
+        load_rule_files([write_pack(tmp_path, body)])
+
+
+# Words of postcheck's own machinery: a reader of a finding never needs them.
+INTERNAL_WORDS = re.compile(r"\b(?:warning|error|info) tier\b|\btier:|quasi|lexicon|candidate|\bregex|detector", re.I)
+
+
+def test_what_a_reader_sees_carries_no_internal_labels():
+    for rule in load_rules().rules:
+        for name in ("message", "why", "instead"):
+            text = getattr(rule, name)
+            assert not INTERNAL_WORDS.search(text), f"{rule.id}.{name}: {text[:60]}"
+            assert text[:1].isupper() or text[:1] in "\"'(", f"{rule.id}.{name} starts in lower case"

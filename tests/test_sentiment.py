@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from checker.detectors.sentiment import build_analyzer, clauses
+from checker.detectors.sentiment import build_sentiment_analyzer
+from checker.syntax import clauses
 from checker.rules import load_rules
 
 SENTIMENT_RULES = {"contempt-for-patients", "contempt-for-colleagues", "contempt-for-institution"}
@@ -17,7 +18,7 @@ def sentiment_findings(checker, text):
 
 def test_clinical_and_self_directed_words_lose_their_valence():
     raw = SentimentIntensityAnalyzer()
-    ours = build_analyzer(load_rules())
+    ours = build_sentiment_analyzer(load_rules())
     for text in ("I'm exhausted and heartbroken", "pain, cancer, died"):
         assert raw.polarity_scores(text)["compound"] < -0.4  # what a general-purpose lexicon does
         assert ours.polarity_scores(text)["compound"] == 0
@@ -25,9 +26,9 @@ def test_clinical_and_self_directed_words_lose_their_valence():
 
 def test_contempt_words_vader_lacks_are_added_and_allowed_words_removed():
     rules = load_rules()
-    assert build_analyzer(rules).polarity_scores("entitled clowns")["compound"] < -0.4
+    assert build_sentiment_analyzer(rules).polarity_scores("entitled clowns")["compound"] < -0.4
     allowed = rules.with_allowed(["clowns", "entitled"])
-    assert build_analyzer(allowed).polarity_scores("entitled clowns")["compound"] == 0
+    assert build_sentiment_analyzer(allowed).polarity_scores("entitled clowns")["compound"] == 0
 
 
 def test_a_negative_clause_without_a_target_is_not_a_finding(checker):

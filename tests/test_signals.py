@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from checker.context import bounded_sentences
+from checker.syntax import bounded_sentences
 from checker.errors import ModelError
 from checker.signals import MODELS_DIR, TARGETS, WEIGHTS_FILE, SentenceScores, Signals
 from training import linear

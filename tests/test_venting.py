@@ -86,16 +86,15 @@ def test_an_organisation_pack_adds_slang_and_allows_words(tmp_path):
         "allow: [gomer]\n",
         encoding="utf-8",
     )
-    checker = Checker(rule_dirs=[tmp_path], use_user_config=False)
+    checker = Checker(rule_dirs=[tmp_path])
     assert any(f.rule == "derogatory-slang" for f in checker.check("Three bluebirds in the ED tonight.").findings)
     assert not any(f.category == "venting" for f in checker.check("A gomer in bed 2.").findings)
 
 
-def test_an_allowed_word_is_also_neutral_for_the_sentiment_detector():
+def test_an_allowed_word_is_also_neutral_for_the_sentiment_detector(checker):
     text = "Our residency program is toxic."
-    plain = Checker(use_user_config=False)
-    assert any(f.category == "venting" for f in plain.check(text).counted)
-    allowed = Checker(allow=["toxic"], use_user_config=False)
+    assert any(f.category == "venting" for f in checker.check(text).counted)
+    allowed = Checker(allow=["toxic"])
     assert not any(f.category == "venting" for f in allowed.check(text).counted)
 
 
@@ -117,4 +116,4 @@ def test_token_patterns_may_name_lexicons_and_unknown_ones_fail_at_load(tmp_path
         encoding="utf-8",
     )
     with pytest.raises(RuleFileError, match="org-bad-lexicon.*patterns.tokens.*@no_such_words"):
-        Checker(rule_dirs=[tmp_path], use_user_config=False)
+        Checker(rule_dirs=[tmp_path])

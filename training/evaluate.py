@@ -1,37 +1,40 @@
 """What the learned signals add to today's rules, measured on the corpus validation split.
 
-    python -m training.evaluate [--out training/SIGNALS.md]
+    python -m training.evaluate [--names] [--out figures.json]
 
 For each draft the current Checker runs as shipped (the rules' own catches), then again with the
 signals OR-ed in the way they are meant to be wired as facts:
-- `encounter`: a sentence scoring at or over its threshold is an encounter sentence for every rule's
-  context (as `DraftContext.mark_patient` does for a rule that marks a patient);
-- `venting`: a sentence at or over its threshold counts as a venting catch for the draft, and is a
-  venting sentence for the rules that need one (a name in a venting sentence);
-- `name` (optional): a PERSON candidate from the entity recognizer whose name score is under its
-  threshold is dropped.
-This mirrors `Checker._candidates` as it is today, only to measure; the wiring itself belongs to
-the rules (thresholds in YAML), not here. Never run on ../shared/eval.
+- `encounter`: a sentence scoring at or over its threshold holds the `encounter` fact for every
+  rule's context (as a rule that `sets: [encounter]` would set it);
+- `venting`: a sentence at or over its threshold counts as a venting catch for the draft, and holds
+  the `venting` fact for the rules that need it (a name in a venting sentence);
+- `name` (optional): a name candidate (a match of any rule of a name type) whose name score is under
+  its threshold is dropped.
+The facts go in through the Checker's own DraftContext (set before any rule reads them) and the
+name filter through its detectors, so the rules run exactly as shipped; this only measures, the
+wiring itself belongs to the rules (thresholds in YAML). Never run on ../shared/eval.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from checker.candidates import Candidate
-from checker.context import DraftContext, bounded_sentences, counts
-from checker.report import merge_overlaps, to_finding
-from checker.risk import assess
+import checker.pipeline as pipeline_module
+from checker.context import DraftContext
 from checker.signals import MODELS_DIR, Signals
+from checker.syntax import bounded_sentences
 from training.train import CORPUS, MANIFEST_FILE, NAME_TYPES, read_jsonl, sentence_labels
 
 CATEGORIES = ("identifier", "timeline", "venting")
+# The facts rules/context.yaml declares for the two sentence signals.
+ENCOUNTER_FACT, VENTING_FACT = "encounter", "venting"
 
 
 @dataclass
@@ -45,40 +48,69 @@ class Draft:
     targets: list
 
 
-def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venting=None, t_name=None,
-                       t_name_force=None, soft_gate_identifier=None) -> set[str]:
-    """Categories with a warning or error, and whether the verdict is not ok, with the signals OR-ed in.
-    `t_name` drops name candidates (any rule of a name type) scoring under it; `t_name_force` counts
-    those scoring at or over it whatever their rule's context says. `soft_gate_identifier` drops the
-    identifier warnings (not the errors: names, initials) of a draft whose `identifiable` is under it."""
-    doc = draft.doc
-    ctx = DraftContext(doc, checker.compiled.lexicon_hits(doc), checker.ruleset, checker.author_names, polarity=checker._polarity)
-    candidates: list[Candidate] = []
-    for detector in checker.detectors:
-        candidates.extend(detector(doc, ctx))
-    forced: set[int] = set()
-    if t_name is not None or t_name_force is not None:
-        spans = [(c.token_start, c.token_end) for c in candidates if c.rule.type in NAME_TYPES]
-        scores = dict(zip(spans, signals.name_scores(doc, spans, draft.bounds)))
-        if t_name is not None:
-            candidates = [c for c in candidates if c.rule.type not in NAME_TYPES or scores[(c.token_start, c.token_end)] >= t_name]
-        if t_name_force is not None:
-            forced = {id(c) for c in candidates if c.rule.type in NAME_TYPES and scores[(c.token_start, c.token_end)] >= t_name_force}
+_PLAN: dict[str, set[int]] = {}
+
+
+class _SignalledContext(DraftContext):
+    """The Checker's own DraftContext with the signals' sentences set as facts before any rule reads
+    them, as a source declared in the rules would set them."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for fact, sentences in _PLAN.items():
+            for sentence in sentences:
+                self.set_fact(fact, sentence)
+
+
+@contextmanager
+def _wired(checker, signals, draft: Draft, t_encounter, t_venting, t_name):
+    """Run the real Checker with the signals OR-ed in: facts through its DraftContext, the name score
+    as a filter on name candidates through its detectors, the draft's parse reused."""
+    _PLAN.clear()
     if t_encounter is not None:
-        ctx.mark_patient({i for i, s in enumerate(draft.scores.encounter) if s >= t_encounter})
-    ctx.mark_patient({ctx.sentence_index(c) for c in candidates if c.rule.marks_patient and counts(ctx, c)})
-    vent_sentences = {i for i, s in enumerate(draft.scores.venting) if s >= t_venting} if t_venting is not None else set()
-    ctx.mark_venting(vent_sentences | {ctx.sentence_index(c) for c in candidates
-                                       if c.rule.category == "venting" and (c.severity or c.rule.severity) != "info" and counts(ctx, c)})
-    kept = [c for c in candidates if id(c) in forced or counts(ctx, c)]
-    risk, findings = assess([to_finding(ctx.text, c) for c in kept], ctx.patient_draft)
-    findings = merge_overlaps(ctx.text, findings)
-    if soft_gate_identifier is not None and signals.identifiable(doc) < soft_gate_identifier:
+        _PLAN[ENCOUNTER_FACT] = {i for i, s in enumerate(draft.scores.encounter) if s >= t_encounter}
+    if t_venting is not None:
+        _PLAN[VENTING_FACT] = {i for i, s in enumerate(draft.scores.venting) if s >= t_venting}
+    detectors = checker.detectors
+    if t_name is not None:
+        def filtered(detector):
+            def detect(doc, ctx):
+                found = detector(doc, ctx)
+                spans = [(c.token_start, c.token_end) for c in found if c.rule.type in NAME_TYPES]
+                scores = dict(zip(spans, signals.name_scores(doc, spans, ctx.sentence_bounds)))
+                return [c for c in found if c.rule.type not in NAME_TYPES or scores[(c.token_start, c.token_end)] >= t_name]
+            return detect
+        checker.detectors = [filtered(d) for d in detectors]
+    original = pipeline_module.DraftContext
+    pipeline_module.DraftContext = _SignalledContext
+    checker.parse = lambda text: draft.doc
+    try:
+        yield
+    finally:
+        pipeline_module.DraftContext = original
+        checker.detectors = detectors
+        del checker.parse
+        _PLAN.clear()
+
+
+def flagged_categories(checker, signals, draft: Draft, t_encounter=None, t_venting=None, t_name=None,
+                       soft_gate_identifier=None) -> set[str]:
+    """Categories with a warning or error (the verdict is not ok iff there is one), with the signals
+    OR-ed in. `t_name` drops name candidates (any rule of a name type) scoring under it;
+    `soft_gate_identifier` drops the identifier warnings (not the errors: names, initials) of a draft
+    whose `identifiable` is under it."""
+    with _wired(checker, signals, draft, t_encounter, t_venting, t_name):
+        findings = checker.check(draft.record["text"]).findings
+    if soft_gate_identifier is not None and signals.identifiable(draft.doc) < soft_gate_identifier:
         findings = [f for f in findings if not (f.category == "identifier" and f.severity == "warning")]
-    flagged = {f.category for f in findings if f.severity != "info"}  # the verdict is not ok iff any
-    if vent_sentences:
+    flagged = {f.category for f in findings if f.severity != "info"}
+    if _vents(draft, t_venting):
         flagged.add("venting")
     return flagged
+
+
+def _vents(draft: Draft, t_venting) -> bool:
+    return t_venting is not None and any(s >= t_venting for s in draft.scores.venting)
 
 
 def post_figures(checker, signals, drafts: Sequence[Draft], gate_identifier=None, gate_timeline=None, **thresholds) -> dict:
@@ -103,7 +135,8 @@ def post_figures(checker, signals, drafts: Sequence[Draft], gate_identifier=None
 
 def load(checker, signals, records) -> list[Draft]:
     drafts = []
-    for record, doc in zip(records, checker.nlp.pipe(checker.tokenizer(r["text"]) for r in records)):
+    for record in records:
+        doc = checker.parse(record["text"])
         bounds = bounded_sentences(doc)
         enc, vent, tgt = sentence_labels(doc, bounds, record["passages"])
         drafts.append(Draft(record, doc, bounds, signals.score(doc, bounds), enc, vent, tgt))
@@ -160,9 +193,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.names:
         for t in (0.2, 0.3, 0.5):
             rows[f"rules + name>={t}"] = post_figures(checker, signals, drafts, t_name=t)
-        for t in (0.5, 0.7, 0.8):
-            rows[f"rules + name>={t} counts"] = post_figures(checker, signals, drafts, t_name_force=t)
-            rows[f"rules + name<0.2 dropped, >={t} counts"] = post_figures(checker, signals, drafts, t_name=0.2, t_name_force=t)
     print(f"{'system':<48} {'clean':>6} {'ident':>6} {'time':>6} {'vent':>6}")
     for name, row in rows.items():
         print(f"{name:<48} {row['clean_flagged']:>6.3f} {row['identifier_post_recall']:>6.3f} "

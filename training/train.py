@@ -29,12 +29,13 @@ from typing import Iterable, Sequence
 import numpy as np
 from spacy.tokens import Doc
 
-from checker.context import DraftContext, bounded_sentences
+from checker.context import DraftContext
 from checker.features import HASHED, WORD_BUCKETS, Hashed, doc_lowers, hashed_counts
 from checker.signals import (
-    FORMAT, MODELS_DIR, TARGETS, WEIGHTS_FILE, draft_dense, draft_hashed, draft_words, name_dense, name_hashed, own_part, sentence_dense,
-    sentence_hashed, sentence_of_tokens,
+    FORMAT, MODELS_DIR, TARGETS, WEIGHTS_FILE, draft_dense, draft_hashed, draft_words, name_dense, name_hashed,
+    own_part, sentence_dense, sentence_hashed, sentence_of_tokens,
 )
+from checker.syntax import bounded_sentences
 from training import linear
 from training.metrics import THRESHOLDS, auc, curve, threshold_at
 
@@ -102,7 +103,9 @@ def sentence_labels(doc: Doc, bounds, passages) -> tuple[list[bool], list[bool],
 def name_candidates(checker, doc: Doc) -> list[tuple[int, int]]:
     """PERSON entities and every span a name rule proposes, before context decides (token offsets)."""
     found = {(ent.start, ent.end) for ent in doc.ents if ent.label_ == "PERSON"}
-    ctx = DraftContext(doc, checker.compiled.lexicon_hits(doc), checker.ruleset, frozenset(), polarity=checker._polarity)
+    ruleset = checker.ruleset
+    ctx = DraftContext(doc, checker.compiled.lexicon_hits(doc), ruleset.lexicons, ruleset.facts, frozenset(),
+                       polarity=checker._polarity)
     for detector in checker.detectors:
         found.update((c.token_start, c.token_end) for c in detector(doc, ctx) if c.rule.type in NAME_TYPES)
     return sorted(found)
@@ -110,8 +113,8 @@ def name_candidates(checker, doc: Doc) -> list[tuple[int, int]]:
 
 def parse(checker, records: Sequence[dict]) -> list[Parsed]:
     parsed = []
-    docs = checker.nlp.pipe((checker.tokenizer(r["text"]) for r in records), batch_size=64)
-    for record, doc in zip(records, docs):
+    for record in records:
+        doc = checker.parse(record["text"])  # exactly the parse the checker makes at run time
         bounds = bounded_sentences(doc)
         enc, vent, tgt = sentence_labels(doc, bounds, record.get("passages", []))
         names = name_candidates(checker, doc)

@@ -10,7 +10,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.context import DraftContext
-from checker.presidio_engine import analyze_doc, build_analyzer
+from checker.presidio_engine import analyze_doc, build_presidio_analyzer
 from checker.rules import Rule, RuleSet
 
 
@@ -19,16 +19,18 @@ class EntityDetector:
 
     def __init__(self, nlp, ruleset: RuleSet):
         self.routes: dict[str, list[Rule]] = {}
-        for rule in ruleset.rules:
+        for rule in ruleset.evaluated:
             for entity in rule.entities:
                 self.routes.setdefault(entity, []).append(rule)
-        self.analyzer, self.engine = build_analyzer(nlp)
+        self.analyzer, self.engine = build_presidio_analyzer(nlp)
 
     def __call__(self, doc: Doc, ctx: DraftContext) -> list[Candidate]:
         if not self.routes or not len(doc):
             return []
         found: list[Candidate] = []
         for result in analyze_doc(self.analyzer, self.engine, doc, self.routes, text=ctx.text):
+            if "\n" in ctx.text[result.start:result.end]:  # no name or place runs across a line break
+                continue
             span = doc.char_span(result.start, result.end, alignment_mode="expand")
             if span is None:
                 continue

@@ -70,7 +70,7 @@ def test_cors_is_off_unless_configured(checker):
 class ExplodingChecker:
     """A stand-in for a Checker with a bug whose exception message quotes the draft."""
 
-    def check(self, text, author=None, disable=()):
+    def check(self, text, author=None, disable=(), allow=()):
         raise ValueError(f"could not handle {text!r}")
 
 

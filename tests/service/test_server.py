@@ -71,7 +71,7 @@ def test_openapi_document_comes_from_the_wire_models(client):
     assert {"/v1/check", "/v1/check/batch", "/v1/rules", "/healthz", "/v2/check", "/v2/languages"} <= set(spec["paths"])
     request_ref = spec["paths"]["/v1/check"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert request_ref.endswith("/CheckRequest")
-    assert set(spec["components"]["schemas"]["CheckRequest"]["properties"]) == {"text", "platform", "author", "disable"}
+    assert set(spec["components"]["schemas"]["CheckRequest"]["properties"]) == {"text", "platform", "author", "disable", "allow"}
 
 
 def test_docs_page_works_offline(client):
@@ -190,8 +190,9 @@ def token_server(tmp_path_factory):
 def test_token_is_required_everywhere_but_healthz(token_server):
     with httpx.Client(base_url=token_server.url, timeout=60) as http:
         assert http.get("/healthz").status_code == 200
+        assert http.get("/v2/languages").status_code == 200, "LanguageTool clients read it before any credentials"
         for method, path in (("POST", "/v1/check"), ("GET", "/v1/rules"), ("POST", "/v2/check"),
-                             ("GET", "/v2/languages"), ("GET", "/docs"), ("GET", "/openapi.json"),
+                             ("GET", "/v2/check"), ("GET", "/docs"), ("GET", "/openapi.json"),
                              ("GET", "/no-such-route")):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
                 response = http.request(method, path, headers=headers)

@@ -10,7 +10,7 @@ from spacy.attrs import LOWER
 from spacy.matcher import Matcher
 
 from checker.matching import _expand_lexicons, _literals_of
-from checker.prefilter import (
+from checker.fast.prefilter import (
     AnchoredMatcher,
     LiteralIndex,
     Literals,

@@ -6,7 +6,7 @@ every token, which made it a tenth of the whole parse of a tweet. Most patterns 
 TAG/LOWER/DEP/... be (or not be) one of some values; those are looked up in dicts (a pattern with a set
 of values becomes one entry per combination), from token values read with one `Doc.to_array`, and each
 combination of token values is looked up once and remembered. The rest (regexes, several tokens) still
-go through a Matcher, skipped on Docs that lack what they need (checker/prefilter.py). Matches come back
+go through a Matcher, skipped on Docs that lack what they need (checker/fast/prefilter.py). Matches come back
 in the order spaCy's own `match` returns them, so `set_annotations` applies them identically.
 """
 
@@ -17,14 +17,12 @@ from operator import itemgetter
 from typing import Any
 
 from spacy.attrs import DEP, IS_SPACE, LOWER, NORM, ORTH, TAG
-from spacy.language import Language
 from spacy.pipeline import AttributeRuler
 from spacy.tokens import Doc
 
-from checker.memo import BoundedMemo
-from checker.prefilter import AnchoredMatcher
+from checker.fast.memo import BoundedMemo
+from checker.fast.prefilter import AnchoredMatcher
 
-FACTORY = "postcheck_indexed_attribute_ruler"
 # Pattern keys a dict lookup can answer exactly, and the attribute Doc.to_array reads for each.
 _EXACT = {"ORTH": ORTH, "TEXT": ORTH, "LOWER": LOWER, "NORM": NORM, "TAG": TAG, "DEP": DEP, "IS_SPACE": IS_SPACE}
 
@@ -131,14 +129,8 @@ def _token_tests(pattern: list[dict]) -> tuple[dict[str, list[str | bool]], dict
     return (choices, refusals) if choices else None
 
 
-@Language.factory(FACTORY, default_config={"validate": False})
-def make_indexed_attribute_ruler(nlp: Language, name: str, validate: bool) -> IndexedAttributeRuler:
-    return IndexedAttributeRuler(nlp.vocab, name, validate=validate)
-
-
-def index_attribute_ruler(nlp: Language, name: str = "attribute_ruler") -> None:
-    """Swap the pipeline's attribute ruler, in place and under the same name, for the indexed one."""
-    if name not in nlp.pipe_names or not isinstance(nlp.get_pipe(name), AttributeRuler):
-        return
-    patterns = nlp.get_pipe(name).patterns
-    nlp.replace_pipe(name, FACTORY).add_patterns(patterns)
+def indexed_copy(ruler: AttributeRuler) -> IndexedAttributeRuler:
+    """An indexed attribute ruler with the same patterns as `ruler` (which is left as it is)."""
+    indexed = IndexedAttributeRuler(ruler.vocab, ruler.name)
+    indexed.add_patterns(ruler.patterns)
+    return indexed

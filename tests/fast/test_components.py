@@ -1,5 +1,6 @@
-"""The components postcheck swaps into the pipeline (the indexed attribute ruler and the memo lemmatizer)
-must annotate every token exactly as spaCy's own components do."""
+"""The components postcheck runs in place of spaCy's own (the indexed attribute ruler and the memo
+lemmatizer) must annotate every token exactly as spaCy's do; and the pipeline itself stays spaCy's, so
+it saves and loads."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import random
 
 import pytest
 import spacy
+from spacy.training import Example
 
-from checker.attribute_ruler import IndexedAttributeRuler
-from checker.lemmatizer import MemoLemmatizer
-from checker.memo import BoundedMemo
+from checker.fast.attribute_ruler import IndexedAttributeRuler
+from checker.fast.lemmatizer import MemoLemmatizer
+from checker.fast.memo import BoundedMemo
+from checker.fast.pipeline import FastPipeline
 from checker.model import load_pipeline, resolve_model_name
 
 # Written for this test: contractions, slang the English rules special-case, auxiliaries, expletives,
@@ -42,16 +45,46 @@ def annotations(doc):
     return [(t.text, t.tag_, t.pos_, str(t.morph), t.lemma_, t.dep_, t.head.i) for t in doc]
 
 
+class Fast:
+    """A FastPipeline used like a Language: called on text, piped, components by name."""
+
+    def __init__(self, nlp):
+        self.nlp, self.pipeline = nlp, FastPipeline(nlp)
+
+    def __call__(self, text):
+        return self.pipeline(self.nlp.make_doc(text))
+
+    def pipe(self, texts, batch_size):
+        return self.pipeline.pipe((self.nlp.make_doc(t) for t in texts), batch_size=batch_size)
+
+    def get_pipe(self, name):
+        return dict(self.pipeline.components)[name]
+
+
 @pytest.fixture(scope="module")
 def pipelines():
-    return spacy.load(resolve_model_name()), load_pipeline()
+    return spacy.load(resolve_model_name()), Fast(load_pipeline())
 
 
-def test_the_loaded_pipeline_uses_the_fast_components(pipelines):
+def test_the_checker_runs_the_fast_components_and_leaves_the_pipeline_spacys(pipelines):
     stock, indexed = pipelines
     assert isinstance(indexed.get_pipe("attribute_ruler"), IndexedAttributeRuler)
     assert isinstance(indexed.get_pipe("lemmatizer"), MemoLemmatizer)
-    assert indexed.pipe_names == stock.pipe_names
+    assert [name for name, _ in indexed.pipeline.components] == stock.pipe_names
+    assert [type(c) for _, c in indexed.nlp.pipeline] == [type(c) for _, c in stock.pipeline]
+
+
+def test_the_pipeline_saves_and_loads_and_a_trained_component_can_join_it(pipelines, tmp_path):
+    """`nlp.to_disk` then `spacy.load` raised in 0.1, when the swaps were written into the pipeline."""
+    _, indexed = pipelines
+    indexed.nlp.to_disk(tmp_path / "model")
+    reloaded = spacy.load(tmp_path / "model")
+    text = mixed_texts(0)[5]
+    assert annotations(reloaded(text)) == annotations(indexed(text))
+    textcat = reloaded.add_pipe("textcat_multilabel", last=True)
+    examples = [Example.from_dict(reloaded.make_doc(t), {"cats": {"encounter": float(i % 2)}}) for i, t in enumerate(PIECES)]
+    textcat.initialize(lambda: examples, nlp=reloaded)
+    assert "encounter" in FastPipeline(reloaded)(reloaded.make_doc(text)).cats
 
 
 def test_same_annotations_as_spacys_ruler(pipelines):

@@ -9,28 +9,24 @@ already have a lemma (the attribute ruler sets a few) keep it, as spaCy's does w
 
 from __future__ import annotations
 
+from typing import Iterable, Iterator
+
 from spacy.attrs import LEMMA, MORPH, ORTH, POS
-from spacy.language import Language
 from spacy.pipeline import Lemmatizer
 from spacy.tokens import Doc
 
-from checker.memo import BoundedMemo
-
-FACTORY = "postcheck_memo_lemmatizer"
-
+from checker.fast.memo import BoundedMemo
 
 class MemoLemmatizer:
     """Sets the lemmas the wrapped lemmatizer would set, asking it once per (word, POS, morphology)."""
 
-    def __init__(self, name: str):
-        self.name = name
-        self.lemmatizer: Lemmatizer | None = None  # the pipeline's own, set by `memoize_lemmatizer`
+    def __init__(self, lemmatizer: Lemmatizer):
+        self.name = lemmatizer.name
+        self.lemmatizer = lemmatizer
         self.seen: BoundedMemo[tuple[int, int, int], int] = BoundedMemo()  # (word, POS, morphology) -> lemma
 
     def __call__(self, doc: Doc) -> Doc:
         lemmatizer = self.lemmatizer
-        if lemmatizer is None:
-            raise RuntimeError("MemoLemmatizer has no lemmatizer to wrap; add it with memoize_lemmatizer()")
         strings = doc.vocab.strings
         values = doc.to_array([ORTH, POS, MORPH, LEMMA])
         lemmas = values[:, 3:4].copy()
@@ -41,15 +37,5 @@ class MemoLemmatizer:
         doc.from_array([LEMMA], lemmas)
         return doc
 
-
-@Language.factory(FACTORY)
-def make_memo_lemmatizer(nlp: Language, name: str) -> MemoLemmatizer:
-    return MemoLemmatizer(name)
-
-
-def memoize_lemmatizer(nlp: Language, name: str = "lemmatizer") -> None:
-    """Put a MemoLemmatizer in the pipeline's lemmatizer's place, under the same name, wrapping it."""
-    if name not in nlp.pipe_names or not isinstance(nlp.get_pipe(name), Lemmatizer):
-        return
-    original = nlp.get_pipe(name)
-    nlp.replace_pipe(name, FACTORY).lemmatizer = original
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        return map(self, docs)
