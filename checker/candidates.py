@@ -20,3 +20,5 @@ class Candidate:
     token_end: int
     # A detector may raise or lower the rule's severity (a sentiment tier, an age over 89).
     severity: str | None = None
+    # A detector may fill the rule's message in (a learned venting sentence names whom it is aimed at).
+    message: str | None = None

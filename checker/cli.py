@@ -20,7 +20,7 @@ import click
 
 from checker import __version__, config, formats, jsonl, parallel, scan_input
 from checker.errors import ClusterError, ConfigError, InputError, ModelError, PostcheckError, RuleFileError
-from checker.pipeline import DEFAULT_MAX_CHARS
+from checker.pipeline import DEFAULT_MAX_CHARS, Checker
 from checker.progress import ProgressLine
 from checker.render import render_report, render_rule
 from checker.report import Report
@@ -299,7 +299,8 @@ def show_config() -> int:
 
 @cli.command("eval")
 @click.argument("corpus", type=click.Path(dir_okay=False))
-@click.option("--baseline", type=click.Choice(["presidio"]), help="Also score plain Presidio in the same run.")
+@click.option("--baseline", type=click.Choice(["rules", "presidio"]), multiple=True,
+              help="Also score, in the same run, the rules without the learned signals (rules) or plain Presidio (presidio); repeatable.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--show-misses", type=click.IntRange(min=0), default=0, help="List up to N missed spans and false findings.")
 @_checker_options(config_files=False)
@@ -309,10 +310,14 @@ def evaluate(corpus, baseline, fmt, show_misses, model, rule_dirs, disable, auth
     from checker.evaluation import format_table, load_corpus, presidio_baseline, score
 
     drafts = load_corpus(Path(corpus))
-    checker = config.build_checker(_resolve(model, rule_dirs, disable, author, max_chars, isolated=True).checker)
+    options = _resolve(model, rule_dirs, disable, author, max_chars, isolated=True).checker
+    checker = config.build_checker(options)
     texts = [d.text for d in drafts]
     scores = {"postcheck": score(drafts, (r.findings for r in checker.check_many(texts)))}
-    if baseline == "presidio":
+    if "rules" in baseline:
+        rules_only = Checker(**options.kwargs(), learned=False)
+        scores["rules only"] = score(drafts, (r.findings for r in rules_only.check_many(texts)))
+    if "presidio" in baseline:
         scores["presidio"] = score(drafts, presidio_baseline(checker.nlp)(texts))
     if fmt == "json":
         click.echo(json.dumps({name: s.to_dict() for name, s in scores.items()}, indent=2))

@@ -18,6 +18,7 @@ from spacy.tokens import Doc
 
 from checker.candidates import Candidate
 from checker.facts import FactDeclaration, words_of
+from checker.signals import DraftSignals, Signals
 from checker.spans import SpanIndex
 from checker.syntax import bounded_sentences, clauses
 
@@ -39,6 +40,11 @@ class DraftContext:
     # The Checker's one sentiment analyzer (text -> VADER compound), so predicates can ask "is the rest of
     # this sentence clearly positive?" without building their own.
     polarity: Callable[[str], float] | None = None
+    # The trained models (checker/signals.py), or None when they are off: then a fact's signal source is
+    # silent and the `signal` predicate answers as its rule says (`when_off`). `signals` holds this
+    # draft's scores, each computed when first asked for.
+    learned: Signals | None = None
+    signals: DraftSignals | None = field(default=None, init=False)
     text: str = ""
     sentence_of: list[int] = field(default_factory=list)
     sentence_bounds: list[tuple[int, int]] = field(default_factory=list)
@@ -55,6 +61,8 @@ class DraftContext:
     def __post_init__(self) -> None:
         self.text = self.doc.text
         self.sentence_bounds = bounded_sentences(self.doc) or [(0, 0)]
+        if self.learned is not None:
+            self.signals = DraftSignals(self.learned, self.doc, self.sentence_bounds)
         self.sentence_of = [0] * len(self.doc)
         for index, (start, end) in enumerate(self.sentence_bounds):
             for token_index in range(start, end):
@@ -186,15 +194,19 @@ class DraftContext:
         self._fact_added.setdefault(name, set()).add(sentence)
 
     def _base(self, name: str) -> list[bool]:
-        """A fact's value from its sources: its words, and the facts it includes as they now are. Read
-        only once the rules that set those are done (the loader's order sees to it), so it is cached."""
+        """A fact's value from its sources: its words, its learned signal, and the facts it includes as
+        they now are. Read only once the rules that set those are done (the loader's order sees to it),
+        so it is cached."""
         if name not in self._fact_base:
             declaration = self.facts[name]
             lexicons, plain = words_of(declaration)
+            signal = declaration.signal if self.signals is not None else None
             values = []
             for index, (start, end) in enumerate(self.sentence_bounds):
                 values.append(any(self.hit_starts_in(lexicon, start, end) for lexicon in lexicons)
                               or self.word_in(plain, start, end)
+                              or (signal is not None and start < end
+                                  and self.signals.sentence(signal[0], index) >= signal[1])
                               or any(self.fact(included, index) for included in declaration.includes))
             self._fact_base[name] = values
         return self._fact_base[name]

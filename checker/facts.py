@@ -3,7 +3,7 @@
     facts:
       patient-words: {words: ["@patient_refs", "@encounter_events"]}   # a sentence holding one of these
       encounter: {includes: [patient-words]}                          # ... and what rules add
-      venting: {}                                                     # only what rules add
+      venting: {signal: {model: venting, at_least: 0.9}}              # a learned signal's sentences
 
 A rule `sets: [encounter]` marks the sentence of each of its matches that counts (warning or error;
 a note sets nothing), and another rule `needs: [{fact: {name: encounter}}]`. The loader orders the
@@ -12,6 +12,10 @@ rules so that every fact is complete before a rule reads it, and refuses a cycle
 A rule that sets a fact and also reads it ("Patient Jones" needs a patient draft and makes one) decides
 whether a match sets the fact on the fact's sources alone, so no match vouches for itself, and whether
 it is reported once the fact is complete, as every other rule does.
+
+A fact may also come from a learned signal (`signal: {model: encounter, at_least: 0.8}`): a sentence
+whose score reaches the threshold holds it. With the learned signals off (`Checker(learned=False)`)
+that source is silent and the fact comes from its words and rules alone.
 
 A disabled rule, or a match whose words are allowed, still sets its facts: it is silenced, not blind,
 so turning one rule off never changes what another rule sees.
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from checker.errors import RuleFileError
+from checker.signals import SENTENCE_SIGNALS
 
 
 @dataclass(frozen=True)
@@ -33,9 +38,12 @@ class FactDeclaration:
     words: tuple[str, ...] = ()  # lexicon names (without '@') and plain words, as written
     includes: tuple[str, ...] = ()
     source: str = ""
+    # A learned sentence signal (checker/signals.py) and the score from which a sentence holds the fact;
+    # thresholds live here, in rules data, so an organisation tunes them without Python.
+    signal: tuple[str, float] | None = None
 
 
-_FACT_KEYS = {"words", "includes"}
+_FACT_KEYS = {"words", "includes", "signal"}
 
 
 def parse_facts(raw: Any, path: str) -> list[FactDeclaration]:
@@ -48,15 +56,30 @@ def parse_facts(raw: Any, path: str) -> list[FactDeclaration]:
             raise RuleFileError(f"{path}: fact '{name}': must be a mapping (words, includes)")
         unknown = set(body) - _FACT_KEYS
         if unknown:
-            raise RuleFileError(f"{path}: fact '{name}': unknown key '{sorted(unknown)[0]}' (known: words, includes)")
+            raise RuleFileError(f"{path}: fact '{name}': unknown key '{sorted(unknown)[0]}' (known: words, includes, signal)")
         lists = {}
-        for key in _FACT_KEYS:
+        for key in ("words", "includes"):
             value = body.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
                 raise RuleFileError(f"{path}: fact '{name}': '{key}' must be a list of names")
             lists[key] = tuple(value)
-        declared.append(FactDeclaration(name, lists["words"], lists["includes"], path))
+        signal = parse_signal(body.get("signal"), f"{path}: fact '{name}': 'signal'")
+        declared.append(FactDeclaration(name, lists["words"], lists["includes"], path, signal))
     return declared
+
+
+def parse_signal(raw: Any, where: str) -> tuple[str, float] | None:
+    """`{model: encounter, at_least: 0.8}`: a sentence signal and a probability threshold."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) != {"model", "at_least"}:
+        raise RuleFileError(f"{where} must be a mapping with 'model' and 'at_least'")
+    if raw["model"] not in SENTENCE_SIGNALS:
+        raise RuleFileError(f"{where}: 'model' must be one of {', '.join(SENTENCE_SIGNALS)}")
+    threshold = raw["at_least"]
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise RuleFileError(f"{where}: 'at_least' must be a probability from 0 to 1")
+    return raw["model"], float(threshold)
 
 
 def check_facts(facts: Mapping[str, FactDeclaration], lexicons: Mapping[str, frozenset[str]]) -> None:

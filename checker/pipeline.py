@@ -21,6 +21,7 @@ from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
 from checker.detectors.patterns import PatternDetector
 from checker.detectors.sentiment import SentimentDetector, build_sentiment_analyzer
+from checker.detectors.signals import SignalDetector
 from checker.errors import InputError
 from checker.fast.pipeline import FastPipeline
 from checker.markers import NO_MARKERS, Markers, read_markers
@@ -31,6 +32,7 @@ from checker.report import Finding, Report, merge_overlaps, to_finding, verdict_
 from checker.risk import assess
 from checker.tokenize import DEFAULT_MAX_TOKENS, BoundedTokenizer
 from checker.rules import RuleSet, load_rules
+from checker.signals import Signals
 from checker.spans import SpanIndex
 
 # A long blog post is ~20,000 characters; 50,000 is still a post, bounds the work one request can
@@ -59,11 +61,14 @@ class Checker:
         ruleset: RuleSet | None = None,
         config_path: str | os.PathLike | None = None,
         use_user_config: bool = False,
+        learned: bool = True,
     ):
         """Everything the checker does is in its arguments: it reads no config file and no environment
         variable unless asked (the CLI and the service resolve settings into arguments, see
         checker/config.py). Asking: `config_path` applies that settings file's `disable` and `[allow]`,
-        and `use_user_config=True` the user's own (POSTCHECK_CONFIG, else the platform's config.toml)."""
+        and `use_user_config=True` the user's own (POSTCHECK_CONFIG, else the platform's config.toml).
+        `learned=False` leaves the learned signals out (checker/signals.py): the rules alone, as
+        `postcheck eval --baseline rules` measures them."""
         ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
         if config_path is not None or use_user_config:
             settings = load_config(config_path)
@@ -72,6 +77,8 @@ class Checker:
         self.known_ids = frozenset(rule.id for rule in ruleset.rules)  # for inline markers, even disabled ones
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
+        # Loaded once; a missing or corrupt weights file is a ModelError (exit 3), never a silent fallback.
+        self.signals = Signals.load() if learned else None
         self.pipeline = FastPipeline(self.nlp)
         self.max_chars = max_chars
         self.tokenizer = BoundedTokenizer(self.nlp.tokenizer, self.nlp.vocab, max_tokens)
@@ -84,10 +91,13 @@ class Checker:
             PatternDetector(self.compiled),
             EntityDetector(self.nlp, self.ruleset),
             SentimentDetector(self.ruleset, self.analyzer),
+            SignalDetector(self.ruleset),
         ]
         self.rules_by_id = {rule.id: rule for rule in self.ruleset.evaluated}
         self.rewriter = Rewriter(self.ruleset.evaluated)
         self.risk_only = frozenset(rule.id for rule in self.ruleset.evaluated if rule.risk_only)
+        # Rules that mark a whole sentence (a learned signal's): a word rule's mark inside one wins.
+        self.wide = frozenset(rule.id for rule in self.ruleset.evaluated if rule.signal)
 
     # -- public API ---------------------------------------------------------------------------------
     def check(self, text: str, author: str | None = None, disable: Collection[str] = (),
@@ -185,7 +195,7 @@ class Checker:
         names = self.author_names | _name_parts(author)
         ruleset = self.ruleset
         ctx = DraftContext(doc, self.compiled.lexicon_hits(doc), ruleset.lexicons, ruleset.facts, names,
-                           polarity=self._polarity)
+                           polarity=self._polarity, learned=self.signals)
         candidates = [c for detector in self.detectors for c in detector(doc, ctx)]
         by_rule: dict[str, list[int]] = {}
         for index, candidate in enumerate(candidates):
@@ -225,7 +235,7 @@ class Checker:
         findings = [to_finding(text, c) for c in candidates if markers.allows(c.rule.id, c.start)]
         risk, findings = assess(findings, ctx.fact_anywhere(RISK_FACT))
         # Details that are safe on their own (a decade) count toward the risk, never as findings.
-        findings = merge_overlaps(text, [f for f in findings if f.rule not in self.risk_only])
+        findings = merge_overlaps(text, [f for f in findings if f.rule not in self.risk_only], self.wide)
         findings = self.rewriter.advise(findings, text, doc)
         return Report(verdict_of(findings), tuple(findings), safer_draft(text, findings), risk)
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable, Mapping
 from checker.candidates import Candidate
 from checker.context import DraftContext
 from checker.errors import RuleFileError
+from checker.signals import SIGNAL_NAMES
 from checker.syntax import (
     clause_head_of,
     described_by,
@@ -176,6 +177,10 @@ def _read(kind: str, value: Any, what: str, env: Environment) -> Any:
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1 <= value <= 1:
             raise env.fail(f"{what} must be a number from -1 to 1")
+        return float(value)
+    if kind == "probability":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            raise env.fail(f"{what} must be a probability from 0 to 1")
         return float(value)
     if kind == "fact":
         if value not in env.facts:
@@ -422,4 +427,36 @@ def _suffix(p: dict[str, Any], env: Environment) -> Condition:
     def test(ctx: DraftContext, c: Candidate) -> bool:
         words = [t for t in ctx.tokens_of(c) if not t.is_punct]
         return bool(suffixes) and all(t.lower_.endswith(suffixes) for t in words)
+    return Condition(test)
+
+
+@predicate(
+    "signal", "A learned signal (checker/signals.py) is at least / below a probability: `encounter` or "
+    "`venting` in a sentence of the scope (the highest there), `name` of the match (it names a patient or "
+    "a relative), `identifiable` of the draft. With the signals off the answer is `when_off`.",
+    model=("choice:" + "|".join(SIGNAL_NAMES), _REQUIRED), at_least=("probability", None),
+    below=("probability", None), scope=("choice:" + "|".join(FACT_SCOPES), "sentence"), when_off=("bool", False),
+)
+def _signal(p: dict[str, Any], env: Environment) -> Condition:
+    if (p["at_least"] is None) == (p["below"] is None):
+        raise env.fail("'signal' takes one of 'at_least' and 'below'")
+    model, scope, when_off = p["model"], p["scope"], p["when_off"]
+    at_least = p["at_least"] is not None
+    threshold = p["at_least"] if at_least else p["below"]
+
+    def score(ctx: DraftContext, c: Candidate) -> float:
+        signals = ctx.signals
+        if model == "name":
+            return signals.name(c.token_start, c.token_end)
+        if model == "identifiable":
+            return signals.identifiable()
+        index, last = ctx.sentence_index(c), len(ctx.sentence_bounds) - 1
+        sentences = {"sentence": (index, index), "nearby": (max(0, index - 1), min(last, index + 1)),
+                     "draft": (0, last)}[scope]
+        return max(signals.sentence(model, i) for i in range(sentences[0], sentences[1] + 1))
+
+    def test(ctx: DraftContext, c: Candidate) -> bool:
+        if ctx.signals is None:
+            return when_off
+        return (score(ctx, c) >= threshold) == at_least
     return Condition(test)

@@ -9,7 +9,7 @@ Each finding's rewrite and the safer draft (`redacted`) come from checker/advice
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from checker.candidates import Candidate
 from checker.rules import SEVERITY_RANK
@@ -111,7 +111,7 @@ def to_finding(text: str, candidate: Candidate) -> Finding:
         end_utf16=utf16_index(text, candidate.end),
         text=text[candidate.start:candidate.end],
         severity=candidate.severity or rule.severity,
-        message=rule.message,
+        message=candidate.message or rule.message,
         suggestion=rule.instead,
         why=rule.why,
         reference=rule.reference,
@@ -119,9 +119,18 @@ def to_finding(text: str, candidate: Candidate) -> Finding:
     )
 
 
-def merge_overlaps(text: str, findings: Iterable[Finding]) -> list[Finding]:
+def merge_overlaps(text: str, findings: Iterable[Finding], wide: Collection[str] = ()) -> list[Finding]:
     """Within a category, overlapping findings become one: the most severe (then longest) rule's,
-    stretched over the union of their spans so the mark covers everything that was found."""
+    stretched over the union of their spans so the mark covers everything that was found.
+
+    Findings of the `wide` rules mark a whole sentence because no one word carries them (the learned
+    venting rule). One that overlaps a finding of the same category from a rule that knows the words is
+    dropped instead: "frequent flyer" stays the mark to rewrite, not the sentence around it."""
+    findings = list(findings)
+    if wide:
+        exact = [f for f in findings if f.rule not in wide]
+        findings = exact + [f for f in findings if f.rule in wide and not any(
+            e.category == f.category and e.start < f.end and f.start < e.end for e in exact)]
     by_category: dict[str, list[Finding]] = {}
     for finding in findings:
         by_category.setdefault(finding.category, []).append(finding)

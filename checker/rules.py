@@ -20,7 +20,7 @@ from spacy.schemas import validate_token_pattern
 
 from checker.advice import INSTEAD_SLOTS, REDACT_SLOTS, AgeBand, parse_age_bands, template_problem
 from checker.errors import RuleFileError
-from checker.facts import FactDeclaration, check_facts, evaluation_order, parse_facts
+from checker.facts import FactDeclaration, check_facts, evaluation_order, parse_facts, parse_signal
 from checker.predicates import Condition, Environment, compile_condition
 from checker.regexes import RegexError, RuleRegex, token_regex_problems
 from checker.token_patterns import PatternBoundError, fixed_alternatives
@@ -61,7 +61,7 @@ _TOP_LEVEL_KEYS = {"rules", "lexicons", "allow", "conditions", "facts"}
 MAX_RULE_FILE_BYTES = 1_000_000
 MAX_LEXICON_WORDS = 20_000
 MAX_WORD_CHARS = 200
-_PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment")
+_PATTERN_KEYS = ("phrases", "tokens", "regex", "entities", "lexicon", "sentiment", "signal")
 _SENTIMENT_KEYS = {"max_compound", "targets"}
 _RULE_KEYS = {
     "id", "category", "type", "severity", "message", "why", "instead", "reference", "patterns",
@@ -114,6 +114,19 @@ class SentimentPattern:
 
 
 @dataclass(frozen=True)
+class SignalPattern:
+    """Sentences whose learned `model` score (checker/signals.py) is at least `at_least`: one candidate
+    per sentence, its message naming whom the sentence is aimed at (`{target}`)."""
+
+    model: str
+    at_least: float
+
+
+# The slot a signal rule's message may hold: whom the learned target model says the sentence is aimed at.
+SIGNAL_MESSAGE_SLOTS = frozenset({"target"})
+
+
+@dataclass(frozen=True)
 class Rule:
     """One rule as loaded and validated; compiled matchers live in `matching.py`."""
 
@@ -130,6 +143,7 @@ class Rule:
     regex: tuple[RuleRegex, ...] = ()
     entities: tuple[str, ...] = ()
     sentiment: SentimentPattern | None = None
+    signal: SignalPattern | None = None
     context: Context = field(default_factory=Context)
     quasi: str | None = None
     redact: str | None = None
@@ -482,7 +496,8 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         tokens.extend(alternatives)
     entities = _string_list(patterns, "entities", path, rule_id)
     sentiment = _parse_sentiment(patterns.get("sentiment"), path, rule_id)
-    if not (phrases or regexes or tokens or entities or lexicon or sentiment):
+    signal = _parse_signal_pattern(patterns.get("signal"), path, rule_id)
+    if not (phrases or regexes or tokens or entities or lexicon or sentiment or signal):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'patterns' needs at least one pattern")
 
     context = _parse_context(_field(raw, "context", dict, path, rule_id, default={}), path, rule_id)
@@ -500,7 +515,9 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
     redact = raw.get("redact")
     if redact is not None and not isinstance(redact, str):
         raise RuleFileError(f"{path}: rule '{rule_id}': field 'redact' must be a string")
-    for key, template, slots in (("redact", redact or "", REDACT_SLOTS), ("instead", text["instead"], INSTEAD_SLOTS)):
+    message_slots = SIGNAL_MESSAGE_SLOTS if signal else frozenset()
+    for key, template, slots in (("redact", redact or "", REDACT_SLOTS), ("instead", text["instead"], INSTEAD_SLOTS),
+                                 ("message", text["message"], message_slots)):
         problem = template_problem(template, slots)
         if problem:
             raise RuleFileError(f"{path}: rule '{rule_id}': field '{key}': {problem}")
@@ -526,6 +543,7 @@ def _parse_rule(raw: Any, path: Path) -> Rule:
         regex=regexes,
         entities=entities,
         sentiment=sentiment,
+        signal=signal,
         context=context,
         quasi=quasi,
         redact=redact,
@@ -622,6 +640,12 @@ def _parse_sentiment(raw: Any, path: Path, rule_id: str) -> SentimentPattern | N
     if not isinstance(targets, list) or not targets or not all(isinstance(t, str) and t.startswith("@") for t in targets):
         raise RuleFileError(f"{where}.targets' must be a list of lexicon names like '@venting_colleagues'")
     return SentimentPattern(float(limit), tuple(t[1:] for t in targets))
+
+
+def _parse_signal_pattern(raw: Any, path: Path, rule_id: str) -> SignalPattern | None:
+    """`signal: {model: venting, at_least: 0.85}`: a sentence signal and its threshold (rules data)."""
+    parsed = parse_signal(raw, f"{path}: rule '{rule_id}': field 'patterns.signal'")
+    return SignalPattern(*parsed) if parsed else None
 
 
 def _parse_context(raw: Mapping[str, Any], path: Path, rule_id: str) -> Context:

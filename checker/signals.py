@@ -37,6 +37,9 @@ from checker.syntax import bounded_sentences
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "signals.npz"
 FORMAT = 1
+# The signals rules can name (`signal: {model: ...}`), and the two scored per sentence.
+SENTENCE_SIGNALS = ("encounter", "venting")
+SIGNAL_NAMES = (*SENTENCE_SIGNALS, "name", "identifiable")
 TARGETS = ("patient", "family", "colleague", "program", "institution", "payer", "profession")
 # A neighbouring sentence's words count half as much as the sentence's own.
 NEIGHBOUR_WEIGHT = 0.5
@@ -301,3 +304,41 @@ def _check(arrays: dict[str, np.ndarray], meta: dict) -> None:
         parts = ("sparse", "dense", "bias", "draft") if f"{model}_draft" in arrays else ("sparse", "dense", "bias")
         if not all(np.isfinite(arrays[f"{model}_{part}"]).all() for part in parts):
             raise ModelError(f"learned-signal weights of {model} are not finite")
+
+
+# -- what rules read ---------------------------------------------------------------------------------
+
+
+class DraftSignals:
+    """One draft's signals, each computed the first time a rule asks and then kept: a draft whose rules
+    never ask for a signal (none matched near one) costs nothing, and one that asks twice pays once."""
+
+    def __init__(self, signals: Signals, doc: Doc, sentence_bounds: Sequence[tuple[int, int]]):
+        self._signals, self._doc, self._bounds = signals, doc, sentence_bounds
+        self._sentences: SentenceScores | None = None
+        self._names: dict[tuple[int, int], float] = {}
+        self._identifiable: float | None = None
+
+    def sentences(self) -> SentenceScores:
+        if self._sentences is None:
+            self._sentences = self._signals.score(self._doc, self._bounds)
+        return self._sentences
+
+    def sentence(self, model: str, index: int) -> float:
+        """The `encounter` or `venting` score of sentence `index`."""
+        scores = self.sentences()
+        return getattr(scores, model)[index] if index < len(scores) else 0.0
+
+    def target(self, index: int) -> str:
+        return self.sentences().target[index]
+
+    def name(self, start: int, end: int) -> float:
+        """How likely doc[start:end] names a patient or a patient's relative."""
+        if (start, end) not in self._names:
+            self._names[(start, end)] = self._signals.name_scores(self._doc, [(start, end)], self._bounds)[0]
+        return self._names[(start, end)]
+
+    def identifiable(self) -> float:
+        if self._identifiable is None:
+            self._identifiable = self._signals.identifiable(self._doc)
+        return self._identifiable
