@@ -129,7 +129,7 @@ class Rewriter:
         """The age in the span rounded into its band ("80-something"), if the rule rounds ages."""
         if not rule.round_age:
             return None
-        span, before = text[finding.start:finding.end], text[:finding.start]
+        span, before = text[finding.start:finding.end], _text_before(text, finding.start)
         if _ORDINAL.search(span):  # an ordinal counts birthdays, not an age to round
             return None
         words = _round_age(rule.round_age, span, before, _before_noun(doc, starts, finding))
@@ -137,7 +137,7 @@ class Rewriter:
 
     def placeholder(self, rule: "Rule", finding: "Finding", text: str) -> str | None:
         """The rule's `redact` template filled from the span; identifiers without one get "[type]"."""
-        span, before = text[finding.start:finding.end], text[:finding.start]
+        span, before = text[finding.start:finding.end], _text_before(text, finding.start)
         if rule.redact is not None:
             return _fit(_fill(rule.redact, span), span, before)
         if rule.category == "identifier":
@@ -298,6 +298,19 @@ def _before_noun(doc: "Doc | None", starts: Sequence[int], finding: "Finding") -
         return False
     last = doc[last_index]
     return last.dep_ in ("amod", "nummod", "compound", "npadvmod") and last.head.i > last_index
+
+
+# How much of the draft before a finding its rewrite reads (the word or two before it, and whether a
+# sentence ends there). Bounded, so a draft with thousands of findings costs linear time, not quadratic.
+BEFORE_WINDOW = 200
+
+
+def _text_before(text: str, start: int) -> str:
+    """The text before `start`, at most BEFORE_WINDOW characters of it. A cut window starts with a letter
+    so that no pattern anchored at `^` takes the cut for the start of the draft."""
+    if start <= BEFORE_WINDOW:
+        return text[:start]
+    return "x" + text[start - BEFORE_WINDOW:start]
 
 
 def _word_before(before: str) -> str:

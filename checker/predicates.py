@@ -451,9 +451,9 @@ def _signal(p: dict[str, Any], env: Environment) -> Condition:
         if model == "identifiable":
             return signals.identifiable()
         index, last = ctx.sentence_index(c), len(ctx.sentence_bounds) - 1
-        sentences = {"sentence": (index, index), "nearby": (max(0, index - 1), min(last, index + 1)),
-                     "draft": (0, last)}[scope]
-        return max(signals.sentence(model, i) for i in range(sentences[0], sentences[1] + 1))
+        first, final = {"sentence": (index, index), "nearby": (max(0, index - 1), min(last, index + 1)),
+                        "draft": (0, last)}[scope]
+        return signals.highest(model, first, final)
 
     def test(ctx: DraftContext, c: Candidate) -> bool:
         if ctx.signals is None:

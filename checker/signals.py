@@ -36,7 +36,7 @@ from checker.syntax import bounded_sentences
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 WEIGHTS_FILE = "signals.npz"
-FORMAT = 1
+FORMAT = 2  # 2: the sentence block's tok2vec is the sentence's own (sentence_dense)
 # The signals rules can name (`signal: {model: ...}`), and the two scored per sentence.
 SENTENCE_SIGNALS = ("encounter", "venting")
 SIGNAL_NAMES = (*SENTENCE_SIGNALS, "name", "identifiable")
@@ -86,15 +86,14 @@ def _tensor(doc: Doc) -> np.ndarray:
 
 
 def sentence_dense(doc: Doc, bounds: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Pooled tok2vec of each sentence, its previous and next sentence, and the whole draft."""
+    """Pooled tok2vec (mean and max) of each sentence on its own.
+
+    Not its neighbours' nor the draft's (format 1 had both): pooled vectors of the context carry the
+    draft's length and style, and since most one-sentence drafts of the first corpus vented, the model
+    read a one-line post as venting and flagged "Admitted a 64yo with sepsis." The context is still
+    read, through the neighbours' and the draft's words."""
     tensor = _tensor(doc)
-    own = [pooled(tensor, start, end) for start, end in bounds]
-    whole = pooled(tensor, 0, len(doc))
-    zero = np.zeros_like(whole)
-    return np.array([
-        np.concatenate([row, own[i - 1] if i > 0 else zero, own[i + 1] if i + 1 < len(own) else zero, whole])
-        for i, row in enumerate(own)
-    ], dtype=np.float32).reshape(len(own), 4 * len(whole))
+    return np.array([pooled(tensor, start, end) for start, end in bounds], dtype=np.float32).reshape(len(bounds), -1)
 
 
 def _namespaced(lowers: np.ndarray, space: int) -> np.ndarray:
@@ -131,9 +130,11 @@ def zlib_bucket(text: str) -> int:
     return zlib.crc32(text.encode("utf-8")) % WORD_BUCKETS
 
 
-def name_dense(doc: Doc, start: int, end: int, sentence: tuple[int, int]) -> np.ndarray:
+def name_dense(doc: Doc, start: int, end: int, sentence: tuple[int, int], whole: np.ndarray | None = None) -> np.ndarray:
+    """Pooled tok2vec of the name, its sentence and the draft (`whole`, when pooled once already)."""
     tensor = _tensor(doc)
-    return np.concatenate([pooled(tensor, start, end), pooled(tensor, *sentence), pooled(tensor, 0, len(doc))])
+    whole = pooled(tensor, 0, len(doc)) if whole is None else whole
+    return np.concatenate([pooled(tensor, start, end), pooled(tensor, *sentence), whole])
 
 
 def draft_hashed(doc: Doc, idf: np.ndarray) -> Hashed:
@@ -264,18 +265,20 @@ class Signals:
             return []
         if sentence_bounds is None:
             sentence_bounds = bounded_sentences(doc)
-        sentence_of = sentence_of_tokens(sentence_bounds, len(doc))
-        lowers = doc_lowers(doc)
+        return self.name_scores_in(_NameInputs(doc, sentence_bounds), spans)
+
+    def name_scores_in(self, inputs: "_NameInputs", spans: Sequence[Span | tuple[int, int]]) -> list[float]:
+        """`name_scores` with the draft's per-token inputs computed once (DraftSignals asks span by span)."""
+        doc, sentence_bounds = inputs.doc, inputs.bounds
         rows, dense = [], []
         for span in spans:
             start, end = (span.start, span.end) if isinstance(span, Span) else (int(span[0]), int(span[1]))
             if not 0 <= start < end <= len(doc):
                 raise ValueError(f"span ({start}, {end}) is outside the draft's {len(doc)} tokens")
-            sentence = sentence_bounds[sentence_of[start]]
-            rows.append(name_hashed(doc, lowers, start, end, sentence))
-            dense.append(name_dense(doc, start, end, sentence))
+            sentence = sentence_bounds[inputs.sentence_of[start]]
+            rows.append(name_hashed(doc, inputs.lowers, start, end, sentence))
+            dense.append(name_dense(doc, start, end, sentence, inputs.whole))
         return [float(x) for x in _sigmoid(self.name.logits(rows, np.array(dense, dtype=np.float32))[:, 0])]
-
 
     def identifiable(self, doc: Doc) -> float:
         """Probability that the draft holds what could identify a patient or their family to someone
@@ -284,6 +287,17 @@ class Signals:
             return 0.0
         z = self.identifiable_model.logits([draft_hashed(doc, self.idf)], draft_dense(doc)[None, :])
         return float(_sigmoid(z[0, 0]))
+
+
+class _NameInputs:
+    """What scoring a name reads from the whole draft, computed once: its lower-case hashes, each
+    token's sentence and the draft's pooled tok2vec."""
+
+    def __init__(self, doc: Doc, bounds: Sequence[tuple[int, int]]):
+        self.doc, self.bounds = doc, bounds
+        self.sentence_of = sentence_of_tokens(bounds, len(doc))
+        self.lowers = doc_lowers(doc)
+        self.whole = pooled(_tensor(doc), 0, len(doc))
 
 
 def _check(arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -316,7 +330,9 @@ class DraftSignals:
     def __init__(self, signals: Signals, doc: Doc, sentence_bounds: Sequence[tuple[int, int]]):
         self._signals, self._doc, self._bounds = signals, doc, sentence_bounds
         self._sentences: SentenceScores | None = None
+        self._highest: dict[str, float] = {}
         self._names: dict[tuple[int, int], float] = {}
+        self._name_inputs: _NameInputs | None = None
         self._identifiable: float | None = None
 
     def sentences(self) -> SentenceScores:
@@ -329,13 +345,23 @@ class DraftSignals:
         scores = self.sentences()
         return getattr(scores, model)[index] if index < len(scores) else 0.0
 
+    def highest(self, model: str, first: int, last: int) -> float:
+        """The highest `model` score of sentences first..last; the whole draft's is computed once."""
+        if (first, last) != (0, len(self._bounds) - 1):
+            return max(self.sentence(model, i) for i in range(first, last + 1))
+        if model not in self._highest:
+            self._highest[model] = max(getattr(self.sentences(), model), default=0.0)
+        return self._highest[model]
+
     def target(self, index: int) -> str:
         return self.sentences().target[index]
 
     def name(self, start: int, end: int) -> float:
         """How likely doc[start:end] names a patient or a patient's relative."""
         if (start, end) not in self._names:
-            self._names[(start, end)] = self._signals.name_scores(self._doc, [(start, end)], self._bounds)[0]
+            if self._name_inputs is None:
+                self._name_inputs = _NameInputs(self._doc, self._bounds)
+            self._names[(start, end)] = self._signals.name_scores_in(self._name_inputs, [(start, end)])[0]
         return self._names[(start, end)]
 
     def identifiable(self) -> float:

@@ -21,7 +21,7 @@ REWRITES = [
     ("Happy 101st birthday to the sweetest patient on our floor!", "Happy 101st birthday", "Happy birthday"),
     ("Our patient, an 18yo with asthma, came back again.", "18yo", "adolescent"),
     ("Admitted a 15yo girl with appendicitis.", "15yo", "teenage"),
-    ("A 3-month-old with a fever is never a quick visit.", "3-month-old", "baby"),
+    ("Admitted a 3-month-old with a fever; never a quick visit.", "3-month-old", "baby"),
     ("A patient came in from Ashby Falls after a fall.", "from Ashby Falls", "from [a town]"),
     ("Admitted a farmer with a fibrodysplasia ossificans progressiva flare.", "fibrodysplasia ossificans progressiva", "[rare condition]"),
     ("Admitted a teenager with fibrodysplasia ossificans progressiva this week.", "fibrodysplasia ossificans progressiva", "[a rare condition]"),

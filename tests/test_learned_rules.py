@@ -69,8 +69,8 @@ def test_the_identifiable_gate_clears_a_teaching_age_and_passes_when_the_signals
 def test_disabling_the_learned_rule_leaves_the_venting_fact_it_does_not_set(checker):
     """The venting fact's signal source is the fact's own, not the rule's: a name in a sarcastic
     sentence is still a name in a venting sentence with venting-in-words off."""
-    text = "Nothing says teamwork like Dr. Okafor signing out a septic patient as 'stable' and vanishing."
-    assert "names-target-in-vent" in fired(checker, text)
+    text = "Radiology read it as 'clinical correlation recommended'. Thanks, Dr. Okafor, very helpful."
+    assert {"venting-in-words", "names-target-in-vent"} <= fired(checker, text)
     assert "names-target-in-vent" in {f.rule for f in checker.check(text, disable=["venting-in-words"]).findings}
 
 
@@ -89,19 +89,21 @@ def test_the_signal_predicate_reads_each_model_at_its_scope(tmp_path):
         for sub, (low, high) in enumerate(((max(0.0, score - 0.01), True), (min(1.0, score + 0.01), False))):
             (tmp_path / f"{model}{sub}").mkdir()
             checker = pack(tmp_path / f"{model}{sub}", f"context:\n  needs: [{{signal: {{model: {model}, at_least: {low}}}}}]")
-            assert ("pack-rule" in fired(checker, text)) is high, (model, score, low)
+            # explain: every rule that fired (the PERSON finding on the same words would win the merge)
+            assert ("pack-rule" in {f.rule for f in checker.explain(text)}) is high, (model, score, low)
 
 
 def test_thresholds_are_rules_data(tmp_path):
     """An organisation lowers the venting threshold in its own pack (no Python): a new rule on the
     same signal, with the shipped one turned off, flags what the shipped one does not."""
-    mild = "The consult note said 'will follow' and then nobody followed for three days."
+    mild = "Third page about the same potassium tonight."
     checker = Checker()
+    shipped = checker.ruleset.get("venting-in-words").signal.at_least
     doc = checker.parse(mild)
     from checker.syntax import bounded_sentences
 
     score = max(checker.signals.score(doc, bounded_sentences(doc)).venting)
-    assert score < 0.85  # under the shipped threshold
+    assert 0.1 < score < shipped  # some venting, under the shipped threshold
     rule = f"""
 rules:
   - id: our-venting
@@ -113,7 +115,7 @@ rules:
     instead: Raise it at the M&M.
     reference: Our policy 7.2
     patterns:
-      signal: {{model: venting, at_least: {max(0.0, score - 0.01):.4f}}}
+      signal: {{model: venting, at_least: {score - 0.05:.4f}}}
     examples:
       flag: ["[[{mild}]]"]
       pass: ["Thanks to the night team."]
@@ -163,3 +165,25 @@ def test_missing_weights_exit_3_in_one_line(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert exit_info.value.code == 3
     assert "learned-signal weights are missing" in err and len(err.strip().splitlines()) == 1
+
+
+def test_draft_signals_answer_as_the_models_do(checker):
+    """DraftSignals keeps per-draft inputs and the draft's highest scores so a long draft's thousand
+    candidates cost linear time; each answer equals the model's own."""
+    from checker.signals import DraftSignals
+    from checker.syntax import bounded_sentences
+
+    text = f"{TRIBUTE} Thanks to Dr. Amara Okafor and Nurse Lee. {SARCASM}"
+    doc = checker.parse(text)
+    bounds = bounded_sentences(doc)
+    draft = DraftSignals(checker.signals, doc, bounds)
+    spans = [(ent.start, ent.end) for ent in doc.ents] + [(0, 1), (len(doc) - 2, len(doc))]
+    # one span at a time or all at once: the same scores up to float rounding of the batched product
+    assert [draft.name(*span) for span in spans] == pytest.approx(checker.signals.name_scores(doc, spans, bounds), rel=1e-5)
+    scores = checker.signals.score(doc, bounds)
+    for model in ("encounter", "venting"):
+        values = getattr(scores, model)
+        assert draft.highest(model, 0, len(bounds) - 1) == max(values)
+        assert draft.highest(model, 1, 2) == max(values[1:3])
+        assert [draft.sentence(model, i) for i in range(len(bounds))] == list(values)
+    assert draft.identifiable() == checker.signals.identifiable(doc)

@@ -68,9 +68,10 @@ def test_emoji_alone_do_not_make_venting(checker, signals):
         doc = checker.parse(text)
         return max(signals.score(doc, bounded_sentences(doc)).venting)
 
+    sarcasm = "Radiology read it as 'clinical correlation recommended'. Thanks, very helpful."
     assert venting("Rounds started at 7 today 🙄") < 0.3
-    assert venting("Our program is a joke") > 0.7
-    assert abs(venting("Our program is a joke 🙄") - venting("Our program is a joke")) < 0.1
+    assert venting(sarcasm) > 0.7
+    assert abs(venting(sarcasm + " 🙄") - venting(sarcasm)) < 0.1
 
 
 def test_name_scores_take_spans_or_token_offsets(checker, signals):

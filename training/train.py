@@ -193,7 +193,7 @@ def train(train_records: Sequence[dict], validation_records: Sequence[dict], opt
     """Fit every model; return the arrays of the weights file and the validation figures."""
     from checker.pipeline import Checker
 
-    checker = checker or Checker(use_user_config=False)
+    checker = checker or Checker(learned=False)  # the parse and the rules alone: training must not need weights it rebuilds
     started = time.perf_counter()
     train_drafts, validation_drafts = parse(checker, train_records), parse(checker, validation_records)
     log(f"parsed {len(train_drafts)} + {len(validation_drafts)} drafts in {time.perf_counter() - started:.0f} s")
