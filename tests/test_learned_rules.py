@@ -187,3 +187,21 @@ def test_draft_signals_answer_as_the_models_do(checker):
         assert draft.highest(model, 1, 2) == max(values[1:3])
         assert [draft.sentence(model, i) for i in range(len(bounds))] == list(values)
     assert draft.identifiable() == checker.signals.identifiable(doc)
+
+
+def test_eval_prints_the_rules_alone_beside_the_learned_checker(rules_only, capsys, monkeypatch):
+    import json
+    from pathlib import Path
+
+    from checker.cli import main
+    from checker.evaluation import load_corpus, score
+
+    corpus = Path(__file__).resolve().parents[1] / "examples" / "drafts.jsonl"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["eval", str(corpus), "--baseline", "rules", "--format", "json"])
+    assert exit_info.value.code == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert set(scores) == {"postcheck", "rules only"}
+    drafts = load_corpus(corpus)
+    expected = score(drafts, (r.findings for r in rules_only.check_many([d.text for d in drafts]))).to_dict()
+    assert scores["rules only"] == json.loads(json.dumps(expected))
