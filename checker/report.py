@@ -13,6 +13,7 @@ from typing import Any, Collection, Iterable
 
 from checker.candidates import Candidate
 from checker.rules import SEVERITY_RANK
+from checker.spans import SpanIndex
 
 VERDICTS = ("ok", "review", "block")
 
@@ -129,8 +130,10 @@ def merge_overlaps(text: str, findings: Iterable[Finding], wide: Collection[str]
     findings = list(findings)
     if wide:
         exact = [f for f in findings if f.rule not in wide]
-        findings = exact + [f for f in findings if f.rule in wide and not any(
-            e.category == f.category and e.start < f.end and f.start < e.end for e in exact)]
+        marked: dict[str, SpanIndex] = {}
+        for category in {f.category for f in findings if f.rule in wide}:
+            marked[category] = SpanIndex((e.start, e.end) for e in exact if e.category == category)
+        findings = exact + [f for f in findings if f.rule in wide and not marked[f.category].overlaps(f.start, f.end)]
     by_category: dict[str, list[Finding]] = {}
     for finding in findings:
         by_category.setdefault(finding.category, []).append(finding)

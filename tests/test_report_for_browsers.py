@@ -48,6 +48,23 @@ def test_merged_spans_get_their_utf16_offsets_recomputed():
     assert utf16_slice(text, merged.start_utf16, merged.end_utf16) == merged.text
 
 
+def test_a_sentence_wide_finding_gives_way_to_a_word_finding_of_its_category():
+    text = "Another frequent flyer in bed 12 again. Thanks to the team."
+    common = dict(type="T", severity="warning", message="m", suggestion="s", why="w", reference="r")
+
+    def finding(rule, category, start, end):
+        return Finding(rule=rule, category=category, start=start, end=end, start_utf16=start, end_utf16=end,
+                       text=text[start:end], **common)
+
+    sentence, slang, bed = finding("wide", "venting", 0, 39), finding("slang", "venting", 8, 22), \
+        finding("room", "identifier", 26, 32)
+    later = finding("wide", "venting", 40, 59)
+    kept = merge_overlaps(text, [sentence, slang, bed, later], wide={"wide"})
+    assert [(f.rule, f.text) for f in kept] == [("slang", "frequent flyer"), ("room", "bed 12"), ("wide", "Thanks to the team.")]
+    # without the wide rule named, the sentence swallows the word, as any two overlapping findings merge
+    assert [(f.rule, f.text) for f in merge_overlaps(text, [sentence, slang])] == [("wide", text[0:39])]
+
+
 def test_allow_drops_findings_within_the_words_for_this_check_only(checker):
     text = "Then Mrs. Halvorsen, 84yo, came in last night at 3am with her husband Bertram."
     plain = checker.check(text)
