@@ -196,6 +196,18 @@ def resolve(
     return Resolved(options, chosen_fail_on, user, user_path, project)
 
 
+def with_settings_file(ruleset: "RuleSet", disable: Iterable[str], allow: Iterable[str],
+                       config_path: str | os.PathLike | None, use_user_config: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`disable` and `allow` with a settings file's own added, when one is asked for: the file at
+    `config_path`, or with `use_user_config` the user's. An unknown rule id fails naming the file and key.
+    (The Checker and checker.dask, which resolves a Checker's options on the client, both apply it.)"""
+    if config_path is None and not use_user_config:
+        return tuple(disable), tuple(allow)
+    settings = load_config(config_path)
+    settings.check_rule_ids(ruleset)
+    return (*disable, *settings.disable), (*allow, *settings.allow_words)
+
+
 def checker_options_from_config(path: str | os.PathLike) -> dict[str, Any]:
     """Checker arguments from one named settings file (for a service whose operator names one)."""
     config = load_config(path)

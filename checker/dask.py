@@ -46,7 +46,7 @@ except ImportError as missing:  # the CLI turns this into one line
     raise ImportError("checker.dask needs the dask extra: pip install 'postcheck[dask]'") from missing
 
 from checker import jsonl
-from checker.config import load_config
+from checker.config import with_settings_file
 from checker.errors import ClusterError, ConfigError, InputError, PostcheckError
 from checker.model import resolve_model_name
 from checker.parallel import _chunks
@@ -198,12 +198,9 @@ def client_side_options(options: dict[str, Any]) -> dict[str, Any]:
     options = dict(options)
     dirs = [Path(d) for d in options.pop("rule_dirs", ())]
     ruleset = options.pop("ruleset", None) or load_rules(dirs)
-    config_path = options.pop("config_path", None)
-    if options.pop("use_user_config", False) or config_path is not None:
-        settings = load_config(config_path)
-        settings.check_rule_ids(ruleset)
-        options["disable"] = (*options.get("disable", ()), *settings.disable)
-        options["allow"] = (*options.get("allow", ()), *settings.allow_words)
+    options["disable"], options["allow"] = with_settings_file(
+        ruleset, options.get("disable", ()), options.get("allow", ()),
+        options.pop("config_path", None), options.pop("use_user_config", False))
     ruleset.without(options.get("disable", ()))  # an unknown rule id fails here, not on every worker
     # A model named here must be installed on the workers; "the default" means this machine's default,
     # so a worker with another model installed cannot quietly use it.

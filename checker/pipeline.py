@@ -15,7 +15,7 @@ from spacy.tokens import Doc
 
 from checker.advice import Rewriter, safer_draft
 from checker.candidates import Candidate
-from checker.config import load_config
+from checker.config import with_settings_file
 from checker.context import DraftContext
 from checker.detectors import Detector
 from checker.detectors.entities import EntityDetector
@@ -70,10 +70,7 @@ class Checker:
         `learned=False` leaves the learned signals out (checker/signals.py): the rules alone, as
         `postcheck eval --baseline rules` measures them."""
         ruleset = ruleset or load_rules([Path(d) for d in rule_dirs])
-        if config_path is not None or use_user_config:
-            settings = load_config(config_path)
-            settings.check_rule_ids(ruleset)
-            disable, allow = (*disable, *settings.disable), (*allow, *settings.allow_words)
+        disable, allow = with_settings_file(ruleset, disable, allow, config_path, use_user_config)
         self.known_ids = frozenset(rule.id for rule in ruleset.rules)  # for inline markers, even disabled ones
         self.ruleset = ruleset.without(disable).with_allowed(allow)
         self.nlp = load_pipeline(model)
