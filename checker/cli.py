@@ -76,15 +76,11 @@ def _read_bytes(path: str, limit_chars: int) -> bytes:
             click.echo("Paste the draft, then press Ctrl-D on a new line (Ctrl-Z then Enter on Windows):", err=True)
         data = sys.stdin.buffer.read(limit + 1)
     else:
-        try:
-            with open(path, "rb") as handle:
+        with scan_input.open_file(path, "a draft") as handle:
+            try:
                 data = handle.read(limit + 1)
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such file") from None
-        except IsADirectoryError:
-            raise InputError(f"{path}: is a directory, not a draft") from None
-        except OSError as error:
-            raise InputError(f"{path}: cannot read ({error.strerror})") from None
+            except OSError as error:  # a file that opens and then fails (a device, a network share)
+                raise InputError(f"{path}: cannot read ({error.strerror})") from None
     if len(data) > limit:
         raise InputError(f"input is over {limit} bytes; the limit is {limit_chars} characters")
     return data

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from checker.errors import InputError
 
@@ -53,20 +53,25 @@ def open_input(path: str, input_format: str = "auto") -> ScanInput:
 def _raw_lines(path: str) -> Iterator[bytes]:
     if path == "-":
         return iter(sys.stdin.buffer)
+    return _lines_of(open_file(path, "a list of drafts"))
+
+
+def _lines_of(handle: BinaryIO) -> Iterator[bytes]:
+    with handle:
+        yield from handle
+
+
+def open_file(path: str, expected: str) -> BinaryIO:
+    """`open(path, "rb")`, its failures as one-line InputErrors naming the path; `expected` is what a
+    directory is not ("a draft", "a list of drafts"). The CLI's check and scan both open files here."""
     try:
-        handle = open(path, "rb")
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a list of drafts") from None
+        raise InputError(f"{path}: is a directory, not {expected}") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read ({error.strerror})") from None
-    return _closing(handle)
-
-
-def _closing(handle) -> Iterator[bytes]:
-    with handle:
-        yield from handle
 
 
 def _peek(lines: Iterator[bytes]) -> tuple[bytes | None, Iterator[bytes]]:
