@@ -21,7 +21,7 @@ import checker as checker_package
 from checker import jsonl
 from checker.cli import main
 from checker.errors import ClusterError, InputError, ModelError
-from test_parallel import NAMES, comparable, generated_items
+from test_parallel import NAMES, comparable, generated_items, write_archive
 
 DRAFT_WORDS = NAMES + ("welder", "555-201-7788")
 
@@ -191,11 +191,7 @@ def test_a_draft_that_breaks_the_checker_fails_alone_and_nothing_raises_on_the_w
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     """200 generated drafts as JSONL (four chunks of up to 64), with an unreadable line at line 8."""
-    lines = [json.dumps({"id": key, "text": text}) for key, text in generated_items(200)]
-    lines.insert(7, "{not json")
-    path = tmp_path_factory.mktemp("dask") / "archive.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_archive(tmp_path_factory.mktemp("dask"), 200)
 
 
 def scan(*args: str, **env: str) -> subprocess.CompletedProcess:

@@ -106,14 +106,19 @@ def test_default_jobs_starts_no_workers_for_a_short_archive(monkeypatch):
     assert parallel.default_jobs(drafts=None, load=0.0) == 4  # stdin: size unknown
 
 
+def write_archive(directory: Path, count: int) -> Path:
+    """`count` generated drafts as JSONL, with an unreadable line at line 8 (test_dask uses it too)."""
+    lines = [json.dumps({"id": key, "text": text}) for key, text in generated_items(count)]
+    lines.insert(7, "{not json")
+    path = directory / "archive.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     """Forty generated drafts as JSONL, with an unreadable line at line 8."""
-    lines = [json.dumps({"id": key, "text": text}) for key, text in generated_items(40)]
-    lines.insert(7, "{not json")
-    path = tmp_path_factory.mktemp("scan") / "archive.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+    return write_archive(tmp_path_factory.mktemp("scan"), 40)
 
 
 def scan(archive: Path, jobs: str) -> subprocess.CompletedProcess:

@@ -29,3 +29,17 @@ def secured_server(tmp_path_factory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("secured-server"), SECURED_ENV)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def no_local_languagetool(monkeypatch):
+    """The client must only talk HTTP to our server: starting or downloading LanguageTool fails the test."""
+    from language_tool_python.download_lt import LocalLanguageTool
+    from language_tool_python.server import LanguageTool
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("language_tool_python tried to download or start LanguageTool")
+
+    monkeypatch.setattr(LocalLanguageTool, "download", refuse)
+    monkeypatch.setattr(LanguageTool, "_start_local_server", refuse)
+    monkeypatch.setattr(LanguageTool, "_start_server_on_free_port", refuse)

@@ -7,23 +7,10 @@ import json
 
 import language_tool_python
 import pytest
-from language_tool_python.download_lt import LocalLanguageTool
-from language_tool_python.server import LanguageTool
 
 from postcheck_service.languagetool import AnnotatedText, Utf16Offsets, _sentence
 
 EMOJI_DRAFT = "🎉🙌 Great shift! 👩🏽‍⚕️ Then Mrs. Halvorsen, 84yo, came in last night at 3am."
-
-
-@pytest.fixture
-def no_local_languagetool(monkeypatch):
-    """The client must only talk HTTP to our server: starting or downloading LanguageTool fails the test."""
-    def refuse(*args, **kwargs):
-        raise AssertionError("language_tool_python tried to download or start LanguageTool")
-
-    monkeypatch.setattr(LocalLanguageTool, "download", refuse)
-    monkeypatch.setattr(LanguageTool, "_start_local_server", refuse)
-    monkeypatch.setattr(LanguageTool, "_start_server_on_free_port", refuse)
 
 
 def test_languagetool_client_round_trip_underlines_the_right_words(server, checker, no_local_languagetool):

@@ -7,23 +7,11 @@ from __future__ import annotations
 import httpx
 import language_tool_python
 import pytest
-from language_tool_python.download_lt import LocalLanguageTool
-from language_tool_python.server import LanguageTool
 
 from live_server import EXTENSION_ORIGIN, TOKEN
 
 DRAFT = "🎉 Then Mrs. Halvorsen, 84yo, came in last night at 3am."
 NOTED = "🎉 Then Mrs. Halvorsen, a retired schoolteacher, came in."  # occupation stays an info note here
-
-
-@pytest.fixture
-def no_local_languagetool(monkeypatch):
-    def refuse(*args, **kwargs):
-        raise AssertionError("language_tool_python tried to download or start LanguageTool")
-
-    monkeypatch.setattr(LocalLanguageTool, "download", refuse)
-    monkeypatch.setattr(LanguageTool, "_start_local_server", refuse)
-    monkeypatch.setattr(LanguageTool, "_start_server_on_free_port", refuse)
 
 
 class TokenLanguageTool(language_tool_python.LanguageTool):
